@@ -1,0 +1,184 @@
+/* The batch pipeline: inputs -> capture -> filter/decode -> callback.
+ * nagm_run_agm (shards.c) plugs the aggregator in as the callback. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "netagm/capture.h"
+#include "netagm/decode.h"
+#include "netagm/pipeline.h"
+
+static const struct {
+    const char *name;
+    int proto;
+} proto_names[] = {
+    {"icmp", 1}, {"igmp", 2}, {"ipip", 4}, {"tcp", 6},     {"udp", 17},    {"ipv6", 41},
+    {"gre", 47}, {"esp", 50}, {"ah", 51},  {"icmp6", 58},  {"icmpv6", 58}, {"sctp", 132},
+    {"dccp", 33}, {"udplite", 136},
+};
+
+int nagm_parse_protos(const char *list, nagm_run_opts *o, char *errbuf)
+{
+    memset(o->protos, 0, sizeof o->protos);
+    char *copy = strdup(list);
+    if (!copy) {
+        snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory");
+        return -1;
+    }
+    int rc = 0, any = 0;
+    char *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int p = -1;
+        for (size_t i = 0; i < sizeof proto_names / sizeof proto_names[0]; i++)
+            if (!strcasecmp(tok, proto_names[i].name))
+                p = proto_names[i].proto;
+        if (p < 0) {
+            char *end;
+            long v = strtol(tok, &end, 10);
+            if (*tok && !*end && v >= 0 && v <= 255)
+                p = (int)v;
+        }
+        if (p < 0) {
+            snprintf(errbuf, NAGM_ERRBUF_SIZE,
+                     "--proto: unknown protocol '%s' (use a name such as tcp, udp, icmp, icmpv6, "
+                     "sctp, or a number 0-255)",
+                     tok);
+            rc = -1;
+            break;
+        }
+        o->protos[p >> 3] |= (uint8_t)(1u << (p & 7));
+        any = 1;
+    }
+    free(copy);
+    if (rc == 0 && !any) {
+        snprintf(errbuf, NAGM_ERRBUF_SIZE, "--proto: empty list");
+        rc = -1;
+    }
+    o->proto_filter = rc == 0;
+    return rc;
+}
+
+int nagm_filter_init(nagm_filter *flt, const nagm_run_opts *o, char *errbuf)
+{
+    memset(flt, 0, sizeof *flt);
+    flt->proto_filter = o->proto_filter;
+    memcpy(flt->protos, o->protos, sizeof flt->protos);
+    if (o->bpf && nagm_bpf_new(o->bpf, &flt->bpf, errbuf) != 0)
+        return -1;
+    return 0;
+}
+
+void nagm_filter_free(nagm_filter *flt)
+{
+    nagm_bpf_free(flt->bpf);
+    flt->bpf = NULL;
+}
+
+int nagm_filter_frame(nagm_filter *flt, const nagm_frame *f, nagm_pkt *p, nagm_stats *st)
+{
+    if (flt->bpf && !nagm_bpf_match(flt->bpf, f)) {
+        nagm_stats_frame(st, f->linktype, f->caplen, NAGM_DEC_OK);
+        st->filtered_bpf++;
+        return 0;
+    }
+    nagm_dec_result r = nagm_decode(f->linktype, f->data, f->caplen, p);
+    nagm_stats_frame(st, f->linktype, f->caplen, r);
+    if (r != NAGM_DEC_OK)
+        return 0;
+    if (flt->proto_filter && !(flt->protos[p->proto >> 3] & (1u << (p->proto & 7)))) {
+        st->filtered_proto++;
+        return 0;
+    }
+    p->ts_ns = f->ts_ns;
+    p->caplen = f->caplen;
+    p->wirelen = f->wirelen;
+    st->counted++;
+    st->l4_truncated += p->l4_trunc;
+    return 1;
+}
+
+/* Progress line on stderr (TTY only; the caller decides). */
+static void progress(const nagm_stats *st, uint64_t raw_now, double t0, size_t file, size_t nfiles,
+                     int final)
+{
+    double dt = nagm_now_s() - t0;
+    if (dt <= 0)
+        dt = 1e-9;
+    uint64_t bytes = st->input_bytes + raw_now;
+    fprintf(stderr, "\r\033[K  %.1f MB read, %.1f MB/s, %.2f Mpkt/s, file %zu/%zu", bytes / 1e6,
+            bytes / 1e6 / dt, st->frames / 1e6 / dt, file, nfiles);
+    if (final)
+        fputc('\n', stderr);
+}
+
+int nagm_run_packets(const nagm_run_opts *o, nagm_pkt_cb cb, void *ctx, nagm_stats *st,
+                     char *errbuf)
+{
+    memset(st, 0, sizeof *st);
+    double t0 = nagm_now_s();
+    nagm_inputs in;
+    if (nagm_inputs_expand(o->inputs, o->ninputs, &in, errbuf) != 0)
+        return NAGM_EXIT_ERROR;
+    nagm_filter flt;
+    if (nagm_filter_init(&flt, o, errbuf) != 0) {
+        nagm_inputs_free(&in);
+        return NAGM_EXIT_USAGE;
+    }
+    int status = NAGM_EXIT_OK, stop = 0;
+    double next_progress = t0 + 0.25;
+    for (size_t i = 0; i < in.n && !stop; i++) {
+        nagm_capture *c;
+        char cerr[NAGM_ERRBUF_SIZE];
+        if (nagm_capture_open(in.paths[i], &c, cerr) != 0) {
+            fprintf(stderr, "netagm: %s\n", cerr);
+            st->files_bad++;
+            status = NAGM_EXIT_BADINPUT;
+            if (o->strict) {
+                snprintf(errbuf, NAGM_ERRBUF_SIZE, "--strict: stopping at bad input: %.440s", cerr);
+                status = NAGM_EXIT_ERROR;
+                break;
+            }
+            continue;
+        }
+        nagm_frame f;
+        nagm_pkt p;
+        int rc;
+        uint64_t n = 0;
+        while ((rc = nagm_capture_next(c, &f)) == 1) {
+            if (nagm_filter_frame(&flt, &f, &p, st) && cb(ctx, &p) != 0) {
+                snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
+                status = NAGM_EXIT_ERROR;
+                stop = 1;
+                break;
+            }
+            if (o->progress && (++n & 0xffff) == 0 && nagm_now_s() >= next_progress) {
+                progress(st, nagm_capture_raw_bytes(c), t0, i + 1, in.n, 0);
+                next_progress = nagm_now_s() + 0.25;
+            }
+        }
+        if (rc < 0) {
+            fprintf(stderr, "netagm: %s\n", nagm_capture_error(c));
+            st->files_bad++;
+            if (status == NAGM_EXIT_OK)
+                status = NAGM_EXIT_BADINPUT;
+            if (o->strict) {
+                snprintf(errbuf, NAGM_ERRBUF_SIZE, "--strict: stopping at bad input: %.440s",
+                         nagm_capture_error(c));
+                status = NAGM_EXIT_ERROR;
+                stop = 1;
+            }
+        } else if (!stop) {
+            st->files_ok++;
+        }
+        st->input_bytes += nagm_capture_raw_bytes(c);
+        nagm_capture_close(c);
+    }
+    if (o->progress)
+        progress(st, 0, t0, in.n, in.n, 1);
+    nagm_filter_free(&flt);
+    nagm_inputs_free(&in);
+    st->elapsed_s = nagm_now_s() - t0;
+    return status;
+}
