@@ -12,7 +12,7 @@ PKGS=(
   liblapacke-dev libopenblas-dev librdkafka-dev libpq-dev libmicrohttpd-dev
   libopenmpi-dev openmpi-bin
   # tests: unit framework, independent reference tools, services
-  libcmocka-dev tshark tcpdump tcpreplay iproute2 postgresql
+  libcmocka-dev tshark tcpdump tcpreplay iproute2 postgresql zstd time
   python3-numpy python3-sklearn
   # report rendering check
   chromium

@@ -10,7 +10,7 @@ for f in "$F1" "$F2"; do [ -f "$f" ] || { echo "missing corpus file $f"; exit 1;
 
 # plain reference output
 "$NETAGM" agm -q -r "$F1" -o "$TMP/ref1.csv"; check "plain file exit 0" test $? -eq 0
-check "CSV has a header and CRLF line ends" bash -c "head -c 200 '$TMP/ref1.csv' | grep -q \$'^window_start,window_end,src_ip,pkts,.*len_mode_pkts\r\$'"
+check "CSV has a header and CRLF line ends" bash -c "head -n 1 '$TMP/ref1.csv' | grep -q \$'^window_start,window_end,src_ip,pkts,.*len_mode_pkts\r\$'"
 
 # compressed copies and stdin give the same rows
 gzip -c "$F1" > "$TMP/c.pcap.gz"
