@@ -1,0 +1,70 @@
+/* IPv4 header: addresses, TTL, protocol, total length, fragment offset.
+ *
+ * RFC 791, section 3.1:
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |Version|  IHL  |Type of Service|          Total Length         |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |         Identification        |Flags|      Fragment Offset    |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |  Time to Live |    Protocol   |         Header Checksum       |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                       Source Address                          |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                    Destination Address                        |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                    Options                    |    Padding    |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *
+ * agm.md's checks, and only those: version 4, IHL >= 5, IHL*4 bytes captured.
+ * The total length is reported as written (it may be 0 in TSO captures or
+ * smaller than the header); it never limits the bytes read.
+ */
+#include <string.h>
+
+#include "decode/dec_int.h"
+
+enum {
+    V4_MIN_HDR = 20,
+    V4_OFF_LEN = 2,
+    V4_OFF_FRAG = 6,
+    V4_OFF_TTL = 8,
+    V4_OFF_PROTO = 9,
+    V4_OFF_SRC = 12,
+    V4_OFF_DST = 16,
+    V4_FRAG_OFFSET_MASK = 0x1fff,
+};
+
+nagm_dec_result dec_ipv4(nagm_cur *c, nagm_pkt *out)
+{
+    if (!nagm_cur_has(c, V4_MIN_HDR))
+        return NAGM_DEC_MALFORMED;
+    uint8_t vihl = nagm_cur_peek_u8(c, 0);
+    size_t hlen = (size_t)(vihl & 0x0f) * 4;
+    if ((vihl >> 4) != 4 || hlen < V4_MIN_HDR || !nagm_cur_has(c, hlen))
+        return NAGM_DEC_MALFORMED;
+
+    out->len = nagm_cur_peek_be16(c, V4_OFF_LEN);
+    out->ttl = nagm_cur_peek_u8(c, V4_OFF_TTL);
+    out->proto = nagm_cur_peek_u8(c, V4_OFF_PROTO);
+    uint16_t frag = nagm_cur_peek_be16(c, V4_OFF_FRAG);
+
+    /* IPv4 lives in b[0..3]; the rest must be zero because later layers
+     * hash and compare all 16 bytes. */
+    out->src.family = 4;
+    out->dst.family = 4;
+    nagm_cur_skip(c, V4_OFF_SRC);
+    nagm_cur_copy(c, out->src.b, 4);
+    nagm_cur_copy(c, out->dst.b, 4);
+    memset(out->src.b + 4, 0, sizeof out->src.b - 4);
+    memset(out->dst.b + 4, 0, sizeof out->dst.b - 4);
+    nagm_cur_skip(c, hlen - V4_OFF_DST - 4);
+
+    if (frag & V4_FRAG_OFFSET_MASK)
+        dec_l4_none(out);
+    else
+        dec_l4(out->proto, c, out);
+    return NAGM_DEC_OK;
+}
