@@ -99,6 +99,28 @@ int nagm_agg_add(nagm_agg *a, const nagm_pkt *p)
     return 0;
 }
 
+int nagm_agg_add_batch(nagm_agg *a, const nagm_pkt *pkts, size_t n)
+{
+    const nagm_pkt *run[AGGW_BATCH];
+    size_t i = 0;
+    while (i < n) {
+        /* A run of up to AGGW_BATCH packets of one window. */
+        int64_t start = window_start(a, pkts[i].ts_ns);
+        size_t k = 0;
+        while (i < n && k < AGGW_BATCH && window_start(a, pkts[i].ts_ns) == start) {
+            if (pkts[i].ts_ns < a->min_ts)
+                a->min_ts = pkts[i].ts_ns;
+            if (pkts[i].ts_ns > a->max_ts)
+                a->max_ts = pkts[i].ts_ns;
+            run[k++] = &pkts[i++];
+        }
+        agg_window *w = window_get(a, start);
+        if (!w || aggw_add_batch(w, run, k) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int nagm_agg_merge(nagm_agg *dst, const nagm_agg *src)
 {
     if (dst->window_ns != src->window_ns)
@@ -189,4 +211,32 @@ size_t nagm_agg_window_starts(const nagm_agg *a, int64_t *starts, size_t max)
     for (size_t i = 0; i < a->nwins && i < max; i++)
         starts[i] = a->wins[i]->start_ns;
     return a->nwins;
+}
+
+/* ---- for the serializer (agg_serial.c) ---------------------------------------- */
+
+agg_window *agg_window_at(const nagm_agg *a, size_t i)
+{
+    return i < a->nwins ? a->wins[i] : NULL;
+}
+
+agg_window *agg_window_for(nagm_agg *a, int64_t start_ns)
+{
+    return window_get(a, start_ns);
+}
+
+void agg_drop_front(nagm_agg *a, size_t k)
+{
+    if (k > a->nwins)
+        k = a->nwins;
+    for (size_t i = 0; i < k; i++)
+        aggw_free(a->wins[i]);
+    memmove(a->wins, a->wins + k, sizeof *a->wins * (a->nwins - k));
+    a->nwins -= k;
+    a->last = 0;
+}
+
+int64_t agg_window_len(const nagm_agg *a)
+{
+    return a->window_ns;
 }

@@ -12,22 +12,27 @@
 #include <string.h>
 
 #include "util/hash.h"
+#include "util/mem.h"
 
 #define INIT_RECS 64u
-#define INIT_ENTRIES 256u
 #define INIT_V6 64u
+#define MIN_LOG2CAP 2u /* a field's first histogram holds 4 buckets */
 
 static uint64_t addr_hash(const nagm_addr *a)
 {
     return nagm_hash_bytes(a->b, a->family == 4 ? 4 : 16) ^ a->family;
 }
 
-static int addr_eq(const nagm_addr *a, const nagm_addr *b)
+static inline int addr_eq(const nagm_addr *a, const nagm_addr *b)
 {
-    return a->family == b->family && memcmp(a->b, b->b, a->family == 4 ? 4 : 16) == 0;
+    if (a->family != b->family)
+        return 0;
+    if (a->family == 4)
+        return memcmp(a->b, b->b, 4) == 0;
+    return memcmp(a->b, b->b, 16) == 0;
 }
 
-static uint32_t v4_value(const nagm_addr *a)
+static inline uint32_t v4_value(const nagm_addr *a)
 {
     return ((uint32_t)a->b[0] << 24) | ((uint32_t)a->b[1] << 16) | ((uint32_t)a->b[2] << 8) |
            a->b[3];
@@ -43,9 +48,8 @@ agg_window *aggw_new(int64_t start_ns)
     w->recs = malloc(sizeof *w->recs * w->caprecs);
     w->srcmask = INIT_RECS * 2 - 1;
     w->srcmap = calloc((size_t)w->srcmask + 1, sizeof *w->srcmap);
-    w->entmask = INIT_ENTRIES - 1;
-    w->entries = calloc(w->entmask + 1, sizeof *w->entries);
-    if (!w->recs || !w->srcmap || !w->entries) {
+    w->last = UINT32_MAX;
+    if (!w->recs || !w->srcmap) {
         aggw_free(w);
         return NULL;
     }
@@ -58,7 +62,7 @@ void aggw_free(agg_window *w)
         return;
     free(w->recs);
     free(w->srcmap);
-    free(w->entries);
+    free(w->arena);
     free(w->v6.addrs);
     free(w->v6.slots);
     free(w);
@@ -67,8 +71,8 @@ void aggw_free(agg_window *w)
 size_t aggw_memory(const agg_window *w)
 {
     return sizeof *w + (size_t)w->caprecs * sizeof *w->recs +
-           ((size_t)w->srcmask + 1) * sizeof *w->srcmap +
-           (w->entmask + 1) * sizeof *w->entries + (size_t)w->v6.cap * sizeof(nagm_addr) +
+           ((size_t)w->srcmask + 1) * sizeof *w->srcmap + w->arena_cap * sizeof *w->arena +
+           (size_t)w->v6.cap * sizeof(nagm_addr) +
            (w->v6.slots ? ((size_t)w->v6.mask + 1) * sizeof(uint32_t) : 0);
 }
 
@@ -120,6 +124,16 @@ static uint32_t v6_intern(aggw_v6 *t, const nagm_addr *a)
 
 /* ---- sources ---------------------------------------------------------------- */
 
+static inline uint32_t src_key(const nagm_addr *a)
+{
+    return a->family == 4 ? v4_value(a) : (uint32_t)addr_hash(a);
+}
+
+static inline uint32_t src_slot(uint32_t key, uint8_t family, uint32_t mask)
+{
+    return (uint32_t)nagm_mix64((uint64_t)key << 8 | family) & mask;
+}
+
 static int src_grow(agg_window *w)
 {
     uint32_t ncap = w->caprecs * 2;
@@ -128,15 +142,18 @@ static int src_grow(agg_window *w)
         return -1;
     w->recs = nr;
     w->caprecs = ncap;
+    nagm_hugepage_hint(nr, sizeof *nr * ncap);
     uint32_t nmask = ncap * 2 - 1;
-    uint32_t *nm = calloc((size_t)nmask + 1, sizeof *nm);
+    uint64_t *nm = calloc((size_t)nmask + 1, sizeof *nm);
     if (!nm)
         return -1;
+    nagm_hugepage_hint(nm, sizeof *nm * ((size_t)nmask + 1));
     for (uint32_t r = 0; r < w->nrecs; r++) {
-        uint32_t i = (uint32_t)addr_hash(&w->recs[r].src) & nmask;
+        uint32_t key = src_key(&w->recs[r].src);
+        uint32_t i = src_slot(key, w->recs[r].src.family, nmask);
         while (nm[i])
             i = (i + 1) & nmask;
-        nm[i] = r + 1;
+        nm[i] = (uint64_t)key << 32 | (r + 1);
     }
     free(w->srcmap);
     w->srcmap = nm;
@@ -147,13 +164,19 @@ static int src_grow(agg_window *w)
 /* Record index of src, creating it if new; UINT32_MAX on ENOMEM. */
 static uint32_t src_find(agg_window *w, const nagm_addr *src)
 {
-    uint32_t i = (uint32_t)addr_hash(src) & w->srcmask;
+    if (w->last != UINT32_MAX && addr_eq(&w->recs[w->last].src, src))
+        return w->last;
+    uint32_t key = src_key(src);
+    uint32_t i = src_slot(key, src->family, w->srcmask);
     for (;;) {
-        uint32_t s = w->srcmap[i];
+        uint64_t s = w->srcmap[i];
         if (!s)
             break;
-        if (addr_eq(&w->recs[s - 1].src, src))
-            return s - 1;
+        if ((uint32_t)(s >> 32) == key) {
+            uint32_t r = (uint32_t)s - 1;
+            if (addr_eq(&w->recs[r].src, src))
+                return w->last = r;
+        }
         i = (i + 1) & w->srcmask;
     }
     if (w->nrecs == w->caprecs) {
@@ -165,76 +188,104 @@ static uint32_t src_find(agg_window *w, const nagm_addr *src)
     aggw_rec *rec = &w->recs[r];
     memset(rec, 0, sizeof *rec);
     rec->src = *src;
-    w->srcmap[i] = r + 1;
-    return r;
+    w->srcmap[i] = (uint64_t)key << 32 | (r + 1);
+    return w->last = r;
 }
 
-/* ---- histogram entries ------------------------------------------------------ */
+/* ---- histogram tables --------------------------------------------------------- */
 
-static inline size_t ent_slot(uint32_t rec1, uint8_t field, uint32_t val, size_t mask)
+static inline uint64_t ent_count(const aggw_ent *e)
 {
-    return (size_t)nagm_mix64(((uint64_t)rec1 << 32 | val) ^ ((uint64_t)field << 61)) & mask;
+    return (uint64_t)e->lo | ((uint64_t)e->hi << 32);
 }
 
-static inline uint64_t ent_count(const aggw_entry *e)
+static inline void ent_set(aggw_ent *e, uint32_t val, uint64_t c)
 {
-    return (uint64_t)e->cnt_lo | ((uint64_t)e->cnt_hi << 32);
+    e->val = val;
+    e->lo = (uint32_t)c;
+    e->hi = (uint32_t)(c >> 32);
 }
 
-static inline void ent_set_count(aggw_entry *e, uint64_t c)
+static inline uint32_t ent_slot(uint32_t val, uint32_t log2cap)
 {
-    e->cnt_lo = (uint32_t)c;
-    e->cnt_hi = (uint16_t)(c >> 32);
+    /* Fibonacci hashing: the top bits of val * 2^32/phi spread small and
+     * sequential values (ports, lengths, addresses) evenly. */
+    return (val * 0x9E3779B1u) >> (32 - log2cap);
 }
 
-static int ent_grow(agg_window *w)
+/* A zeroed table of 1 << log2cap buckets from the arena; its offset, or
+ * UINT32_MAX on ENOMEM. Reuses a freed table of the same size first. */
+static uint32_t tab_alloc(agg_window *w, uint32_t log2cap)
 {
-    size_t ncap = (w->entmask + 1) * 2;
-    aggw_entry *ne = calloc(ncap, sizeof *ne);
-    if (!ne)
-        return -1;
-    size_t nmask = ncap - 1;
-    for (size_t i = 0; i <= w->entmask; i++) {
-        const aggw_entry *e = &w->entries[i];
-        if (!e->rec)
-            continue;
-        size_t j = ent_slot(e->rec, e->field, e->val, nmask);
-        while (ne[j].rec)
-            j = (j + 1) & nmask;
-        ne[j] = *e;
+    size_t cap = (size_t)1 << log2cap;
+    uint32_t off;
+    if (w->freelist[log2cap]) {
+        off = w->freelist[log2cap] - 1;
+        w->freelist[log2cap] = w->arena[off].val; /* next free + 1 */
+    } else {
+        if (w->arena_len + cap > UINT32_MAX)
+            return UINT32_MAX;
+        if (w->arena_len + cap > w->arena_cap) {
+            size_t ncap = w->arena_cap ? w->arena_cap * 2 : 4096;
+            while (ncap < w->arena_len + cap)
+                ncap *= 2;
+            aggw_ent *na = realloc(w->arena, sizeof *na * ncap);
+            if (!na)
+                return UINT32_MAX;
+            w->arena = na;
+            w->arena_cap = ncap;
+            nagm_hugepage_hint(na, sizeof *na * ncap);
+        }
+        off = (uint32_t)w->arena_len;
+        w->arena_len += cap;
     }
-    free(w->entries);
-    w->entries = ne;
-    w->entmask = nmask;
-    return 0;
+    memset(&w->arena[off], 0, sizeof *w->arena * cap);
+    return off;
 }
 
-/* The entry for (rec, field, val), created with count 0 if absent (*created
- * set); NULL on ENOMEM. Load factor is kept at or below 1/2. */
-static aggw_entry *ent_find(agg_window *w, uint32_t rec, uint8_t field, uint32_t val,
-                            int *created)
+static void tab_free(agg_window *w, uint32_t off, uint32_t log2cap)
 {
-    if ((w->nentries + 1) * 2 > w->entmask + 1 && ent_grow(w) != 0)
-        return NULL;
-    uint32_t rec1 = rec + 1;
-    size_t i = ent_slot(rec1, field, val, w->entmask);
+    w->arena[off].val = w->freelist[log2cap];
+    w->freelist[log2cap] = off + 1;
+}
+
+/* Bucket for val in table (off, log2cap): the matching one, or the empty one
+ * where it belongs. The table always has an empty bucket (load <= 3/4). */
+static inline aggw_ent *tab_probe(aggw_ent *tab, uint32_t log2cap, uint32_t val)
+{
+    uint32_t mask = (1u << log2cap) - 1;
+    uint32_t i = ent_slot(val, log2cap);
     for (;;) {
-        aggw_entry *e = &w->entries[i];
-        if (!e->rec) {
-            e->rec = rec1;
-            e->field = field;
-            e->val = val;
-            ent_set_count(e, 0);
-            w->nentries++;
-            *created = 1;
+        aggw_ent *e = &tab[i];
+        if ((e->lo | e->hi) == 0 || e->val == val)
             return e;
-        }
-        if (e->rec == rec1 && e->val == val && e->field == field) {
-            *created = 0;
-            return e;
-        }
-        i = (i + 1) & w->entmask;
+        i = (i + 1) & mask;
     }
+}
+
+/* Double field fs's table (or create the first one holding its single value).
+ * Returns 0 or -1 on ENOMEM. */
+static int tab_grow(agg_window *w, aggw_field *fs)
+{
+    uint32_t nlog = fs->log2cap ? fs->log2cap + 1 : MIN_LOG2CAP;
+    if (nlog >= AGGW_NCLASSES)
+        return -1;
+    uint32_t noff = tab_alloc(w, nlog); /* may move the arena */
+    if (noff == UINT32_MAX)
+        return -1;
+    aggw_ent *nt = &w->arena[noff];
+    if (!fs->log2cap) {
+        ent_set(tab_probe(nt, nlog, fs->mode), fs->mode, fs->mode_cnt);
+    } else {
+        const aggw_ent *old = &w->arena[fs->tab];
+        for (size_t i = 0; i < ((size_t)1 << fs->log2cap); i++)
+            if (old[i].lo | old[i].hi)
+                *tab_probe(nt, nlog, old[i].val) = old[i];
+        tab_free(w, fs->tab, fs->log2cap);
+    }
+    fs->tab = noff;
+    fs->log2cap = nlog;
+    return 0;
 }
 
 /* ---- counting ------------------------------------------------------------- */
@@ -262,22 +313,15 @@ static int count_value(agg_window *w, uint32_t rec, int field, uint32_t val, uin
         fs->mode_cnt += n;
         return 0;
     }
-    int created;
-    if (fs->uniq == 1) {
-        /* Second distinct value: the first one moves into the table. */
-        aggw_entry *first = ent_find(w, rec, (uint8_t)field, fs->mode, &created);
-        if (!first)
+    /* Keep the load at or below 3/4 counting a possible new value. */
+    if (!fs->log2cap || ((uint64_t)fs->uniq + 1) * 4 > (3ull << fs->log2cap))
+        if (tab_grow(w, fs) != 0)
             return -1;
-        ent_set_count(first, fs->mode_cnt);
-    }
-    aggw_entry *e = ent_find(w, rec, (uint8_t)field, val, &created);
-    if (!e)
-        return -1;
-    /* ent_find may have grown the table: fs stays valid (recs did not move). */
-    if (created)
-        fs->uniq++;
+    aggw_ent *e = tab_probe(&w->arena[fs->tab], fs->log2cap, val);
     uint64_t c = ent_count(e) + n;
-    ent_set_count(e, c);
+    if (c == n)
+        fs->uniq++;
+    ent_set(e, val, c);
     if (c > fs->mode_cnt ||
         (c == fs->mode_cnt && value_less(w, &w->recs[rec], field, val, fs->mode))) {
         fs->mode = val;
@@ -286,11 +330,9 @@ static int count_value(agg_window *w, uint32_t rec, int field, uint32_t val, uin
     return 0;
 }
 
-int aggw_add(agg_window *w, const nagm_pkt *p)
+/* Count packet p into record rec (p's source). */
+static int aggw_add_rec(agg_window *w, uint32_t rec, const nagm_pkt *p)
 {
-    uint32_t rec = src_find(w, &p->src);
-    if (rec == UINT32_MAX)
-        return -1;
     uint32_t dst;
     if (p->src.family == 6) {
         dst = v6_intern(&w->v6, &p->dst);
@@ -300,7 +342,8 @@ int aggw_add(agg_window *w, const nagm_pkt *p)
         dst = v4_value(&p->dst);
     }
     w->recs[rec].pkts++;
-    if (count_value(w, rec, NAGM_F_DST_IP, dst, 1) || count_value(w, rec, NAGM_F_SRC_PORT, p->src_port, 1) ||
+    if (count_value(w, rec, NAGM_F_DST_IP, dst, 1) ||
+        count_value(w, rec, NAGM_F_SRC_PORT, p->src_port, 1) ||
         count_value(w, rec, NAGM_F_DST_PORT, p->dst_port, 1) ||
         count_value(w, rec, NAGM_F_TTL, p->ttl, 1) ||
         count_value(w, rec, NAGM_F_PROTO, p->proto, 1) ||
@@ -310,45 +353,120 @@ int aggw_add(agg_window *w, const nagm_pkt *p)
     return 0;
 }
 
-/* Translate a value of src's record into dst's value space. */
-static int merge_value(agg_window *dst, const agg_window *src, uint32_t drec, const aggw_rec *sr,
-                       int field, uint32_t val, uint64_t n)
+int aggw_add(agg_window *w, const nagm_pkt *p)
 {
-    if (field == NAGM_F_DST_IP && sr->src.family == 6) {
-        val = v6_intern(&dst->v6, &src->v6.addrs[val]);
-        if (val == UINT32_MAX)
-            return -1;
+    uint32_t rec = src_find(w, &p->src);
+    if (rec == UINT32_MAX)
+        return -1;
+    return aggw_add_rec(w, rec, p);
+}
+
+/* Where (rec, field, val) would be probed first: a prefetch hint only. */
+static inline void prefetch_value(const agg_window *w, const aggw_rec *r, int field, uint32_t val)
+{
+    const aggw_field *fs = &r->f[field];
+    if (fs->log2cap)
+        __builtin_prefetch(&w->arena[fs->tab + ent_slot(val, fs->log2cap)], 1, 1);
+}
+
+int aggw_add_batch(agg_window *w, const nagm_pkt *const *pk, size_t n)
+{
+    /* The work per packet is a few dependent cache misses (source slot ->
+     * record -> histogram buckets) into tables much larger than the caches.
+     * Going over the batch in stages, each prefetching what the next one
+     * reads, keeps many misses in flight instead of one. Prefetches are only
+     * hints: the last stage does the real, exact work, whatever moved. */
+    uint32_t recs[AGGW_BATCH];
+    for (size_t i = 0; i < n; i++) {
+        const nagm_addr *a = &pk[i]->src;
+        __builtin_prefetch(&w->srcmap[src_slot(src_key(a), a->family, w->srcmask)], 0, 1);
     }
-    return count_value(dst, drec, field, val, n);
+    for (size_t i = 0; i < n; i++) {
+        /* The slot is in cache now: prefetch the record it most likely names. */
+        const nagm_addr *a = &pk[i]->src;
+        uint32_t key = src_key(a);
+        uint64_t sl = w->srcmap[src_slot(key, a->family, w->srcmask)];
+        if (sl && (uint32_t)(sl >> 32) == key)
+            __builtin_prefetch(&w->recs[(uint32_t)sl - 1], 0, 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = src_find(w, &pk[i]->src);
+        if (r == UINT32_MAX)
+            return -1;
+        recs[i] = r;
+        __builtin_prefetch(&w->recs[r].f[0], 1, 1);
+        __builtin_prefetch(&w->recs[r].f[3], 1, 1);
+        __builtin_prefetch(&w->recs[r].f[6], 1, 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        const aggw_rec *r = &w->recs[recs[i]];
+        const nagm_pkt *p = pk[i];
+        if (p->src.family == 4)
+            prefetch_value(w, r, NAGM_F_DST_IP, v4_value(&p->dst));
+        prefetch_value(w, r, NAGM_F_SRC_PORT, p->src_port);
+        prefetch_value(w, r, NAGM_F_DST_PORT, p->dst_port);
+        prefetch_value(w, r, NAGM_F_LEN, p->len);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (aggw_add_rec(w, recs[i], pk[i]) != 0)
+            return -1;
+    return 0;
+}
+
+void aggw_field_values(const agg_window *w, uint32_t r, int f, aggw_value_fn fn, void *ctx)
+{
+    const aggw_field *fs = &w->recs[r].f[f];
+    if (fs->uniq == 0)
+        return;
+    if (fs->uniq == 1) {
+        fn(ctx, fs->mode, fs->mode_cnt);
+        return;
+    }
+    const aggw_ent *t = &w->arena[fs->tab];
+    for (size_t i = 0; i < ((size_t)1 << fs->log2cap); i++)
+        if (t[i].lo | t[i].hi)
+            fn(ctx, t[i].val, ent_count(&t[i]));
+}
+
+typedef struct merge_ctx {
+    agg_window *dst;
+    const agg_window *src;
+    uint32_t drec;
+    int v6dst; /* dst_ip of an IPv6 source: translate intern ids */
+    int field;
+    int rc;
+} merge_ctx;
+
+static void merge_one(void *ctx, uint32_t val, uint64_t cnt)
+{
+    merge_ctx *m = ctx;
+    if (m->rc)
+        return;
+    if (m->v6dst) {
+        val = v6_intern(&m->dst->v6, &m->src->v6.addrs[val]);
+        if (val == UINT32_MAX) {
+            m->rc = -1;
+            return;
+        }
+    }
+    m->rc = count_value(m->dst, m->drec, m->field, val, cnt);
 }
 
 int aggw_merge(agg_window *dst, const agg_window *src)
 {
-    uint32_t *map = malloc(sizeof *map * (src->nrecs ? src->nrecs : 1));
-    if (!map)
-        return -1;
-    int rc = 0;
-    for (uint32_t r = 0; r < src->nrecs && rc == 0; r++) {
+    merge_ctx m = {.dst = dst, .src = src};
+    for (uint32_t r = 0; r < src->nrecs && m.rc == 0; r++) {
         const aggw_rec *sr = &src->recs[r];
-        map[r] = src_find(dst, &sr->src);
-        if (map[r] == UINT32_MAX) {
-            rc = -1;
-            break;
+        m.drec = src_find(dst, &sr->src);
+        if (m.drec == UINT32_MAX)
+            return -1;
+        dst->recs[m.drec].pkts += sr->pkts;
+        for (m.field = 0; m.field < NAGM_NFIELDS && m.rc == 0; m.field++) {
+            m.v6dst = m.field == NAGM_F_DST_IP && sr->src.family == 6;
+            aggw_field_values(src, r, m.field, merge_one, &m);
         }
-        dst->recs[map[r]].pkts += sr->pkts;
-        for (int f = 0; f < NAGM_NFIELDS && rc == 0; f++)
-            if (sr->f[f].uniq == 1)
-                rc = merge_value(dst, src, map[r], sr, f, sr->f[f].mode, sr->f[f].mode_cnt);
     }
-    for (size_t i = 0; i <= src->entmask && rc == 0; i++) {
-        const aggw_entry *e = &src->entries[i];
-        if (!e->rec)
-            continue;
-        const aggw_rec *sr = &src->recs[e->rec - 1];
-        rc = merge_value(dst, src, map[e->rec - 1], sr, e->field, e->val, ent_count(e));
-    }
-    free(map);
-    return rc;
+    return m.rc;
 }
 
 void aggw_rows(const agg_window *w, int64_t start_ns, int64_t end_ns, nagm_agm_row *rows)
@@ -372,4 +490,22 @@ void aggw_rows(const agg_window *w, int64_t start_ns, int64_t end_ns, nagm_agm_r
             row->dst_ip_mode = nagm_addr_v4(rec->f[NAGM_F_DST_IP].mode);
         row->mode[NAGM_F_DST_IP] = 0;
     }
+}
+
+/* ---- for the serializer ------------------------------------------------------ */
+
+uint32_t aggw_source(agg_window *w, const nagm_addr *src)
+{
+    return src_find(w, src);
+}
+
+int aggw_count(agg_window *w, uint32_t rec, int field, uint32_t val, const nagm_addr *v6dst,
+               uint64_t n)
+{
+    if (v6dst) {
+        val = v6_intern(&w->v6, v6dst);
+        if (val == UINT32_MAX)
+            return -1;
+    }
+    return count_value(w, rec, field, val, n);
 }

@@ -37,10 +37,14 @@ typedef struct shard {
     pthread_cond_t cv;
 } shard;
 
+#define SINGLE_BATCH 256
+
 typedef struct run_ctx {
     int64_t window_ns;
     int nshards;
     nagm_agg *single; /* -j 1 */
+    size_t nbuf;      /* -j 1: packets waiting in buf */
+    nagm_pkt buf[SINGLE_BATCH];
     shard *shards;
 } run_ctx;
 
@@ -57,9 +61,8 @@ static void *shard_main(void *arg)
         }
         batch *b = &s->ring[s->consumed % RING_BATCHES];
         pthread_mutex_unlock(&s->mu);
-        for (size_t i = 0; i < b->n && !s->failed; i++)
-            if (nagm_agg_add(s->agg, &b->pkts[i]) != 0)
-                s->failed = 1;
+        if (!s->failed && nagm_agg_add_batch(s->agg, b->pkts, b->n) != 0)
+            s->failed = 1;
         pthread_mutex_lock(&s->mu);
         s->consumed++;
         pthread_cond_broadcast(&s->cv);
@@ -81,7 +84,12 @@ static void shard_publish(shard *s)
 
 static int add_single(void *ctx, const nagm_pkt *p)
 {
-    return nagm_agg_add(((run_ctx *)ctx)->single, p);
+    run_ctx *rc = ctx;
+    rc->buf[rc->nbuf++] = *p;
+    if (rc->nbuf < SINGLE_BATCH)
+        return 0;
+    rc->nbuf = 0;
+    return nagm_agg_add_batch(rc->single, rc->buf, SINGLE_BATCH);
 }
 
 static int add_sharded(void *ctx, const nagm_pkt *p)
@@ -192,41 +200,48 @@ int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nag
 {
     *rows = NULL;
     *nrows = 0;
-    run_ctx rc = {.window_ns = o->window_ns, .nshards = o->jobs > 1 ? o->jobs : 1};
-    int status;
-    nagm_agg **aggs = calloc((size_t)rc.nshards, sizeof *aggs);
-    if (!aggs) {
+    int n = o->jobs > 1 ? o->jobs : 1;
+    run_ctx *rc = calloc(1, sizeof *rc); /* holds the -j 1 batch: too big for the stack */
+    nagm_agg **aggs = calloc((size_t)n, sizeof *aggs);
+    if (!rc || !aggs) {
+        free(rc);
+        free(aggs);
         snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory");
         return NAGM_EXIT_ERROR;
     }
-    if (rc.nshards == 1) {
-        rc.single = nagm_agg_new(o->window_ns);
-        if (!rc.single) {
-            free(aggs);
+    rc->window_ns = o->window_ns;
+    rc->nshards = n;
+    int status;
+    if (n == 1) {
+        rc->single = aggs[0] = nagm_agg_new(o->window_ns);
+        if (!rc->single) {
             snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory");
-            return NAGM_EXIT_ERROR;
-        }
-        status = nagm_run_packets(o, add_single, &rc, st, errbuf);
-        aggs[0] = rc.single;
-    } else {
-        if (shards_start(&rc) != 0) {
-            free(aggs);
-            snprintf(errbuf, NAGM_ERRBUF_SIZE, "cannot start %d worker threads", o->jobs);
-            return NAGM_EXIT_ERROR;
-        }
-        status = nagm_run_packets(o, add_sharded, &rc, st, errbuf);
-        shards_finish(&rc);
-        for (int i = 0; i < rc.nshards; i++) {
-            aggs[i] = rc.shards[i].agg;
-            if (rc.shards[i].failed && status != NAGM_EXIT_ERROR) {
+            status = NAGM_EXIT_ERROR;
+        } else {
+            status = nagm_run_packets(o, add_single, rc, st, errbuf);
+            if (status != NAGM_EXIT_ERROR && status != NAGM_EXIT_USAGE && rc->nbuf &&
+                nagm_agg_add_batch(rc->single, rc->buf, rc->nbuf) != 0) {
                 snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
                 status = NAGM_EXIT_ERROR;
             }
         }
-        free(rc.shards);
+    } else if (shards_start(rc) != 0) {
+        snprintf(errbuf, NAGM_ERRBUF_SIZE, "cannot start %d worker threads", n);
+        status = NAGM_EXIT_ERROR;
+    } else {
+        status = nagm_run_packets(o, add_sharded, rc, st, errbuf);
+        shards_finish(rc);
+        for (int i = 0; i < n; i++) {
+            aggs[i] = rc->shards[i].agg;
+            if (rc->shards[i].failed && status != NAGM_EXIT_ERROR) {
+                snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
+                status = NAGM_EXIT_ERROR;
+            }
+        }
+        free(rc->shards);
     }
     if (status != NAGM_EXIT_ERROR && status != NAGM_EXIT_USAGE) {
-        if (collect_rows(aggs, rc.nshards, o->window_ns, rows, nrows) != 0) {
+        if (collect_rows(aggs, n, o->window_ns, rows, nrows) != 0) {
             snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while collecting rows");
             status = NAGM_EXIT_ERROR;
         } else {
@@ -236,8 +251,9 @@ int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nag
                     st->windows++;
         }
     }
-    for (int i = 0; i < rc.nshards; i++)
+    for (int i = 0; i < n; i++)
         nagm_agg_free(aggs[i]);
     free(aggs);
+    free(rc);
     return status;
 }
