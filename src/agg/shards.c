@@ -1,10 +1,11 @@
 /* nagm_run_agm: the batch pipeline with the aggregator behind it.
  *
  * -j 1 aggregates on the reading thread. -j N (N > 1) shards sources by a
- * hash of src_ip over N worker threads: the reader decodes and appends each
- * packet to its shard's current batch, and a full batch is handed over
- * through a bounded ring (no per-packet locks; the reader blocks when a
- * shard's ring is full). A source lives in exactly one shard, so shards never
+ * hash of src_ip into N shards: the reading thread aggregates shard 0 itself
+ * and N - 1 worker threads the others (so -j N uses N threads in all). The
+ * reader decodes and appends each packet to its shard's current batch, and a
+ * full batch is handed over through a bounded ring (no per-packet locks; the
+ * reader blocks when a shard's ring is full). A source lives in exactly one shard, so shards never
  * merge; the rows of all shards are sorted into output order at the end,
  * which makes the output byte-identical for every N.
  */
@@ -41,8 +42,8 @@ typedef struct shard {
 
 typedef struct run_ctx {
     int64_t window_ns;
-    int nshards;
-    nagm_agg *single; /* -j 1 */
+    int nshards;      /* shards in all; shard 0 is the reader's own */
+    nagm_agg *single; /* shard 0 */
     size_t nbuf;      /* -j 1: packets waiting in buf */
     nagm_pkt buf[SINGLE_BATCH];
     shard *shards;
@@ -96,7 +97,10 @@ static int add_sharded(void *ctx, const nagm_pkt *p)
 {
     run_ctx *rc = ctx;
     uint64_t h = nagm_hash_bytes(p->src.b, p->src.family == 4 ? 4 : 16);
-    shard *s = &rc->shards[h % (uint64_t)rc->nshards];
+    uint64_t k = h % (uint64_t)rc->nshards;
+    if (k == 0)
+        return add_single(ctx, p);
+    shard *s = &rc->shards[k - 1];
     /* The reader owns slot produced % RING while produced - consumed < RING. */
     batch *b = &s->ring[s->produced % RING_BATCHES];
     b->pkts[b->n++] = *p;
@@ -107,7 +111,7 @@ static int add_sharded(void *ctx, const nagm_pkt *p)
 
 static void shards_finish(run_ctx *rc)
 {
-    for (int i = 0; i < rc->nshards; i++) {
+    for (int i = 0; i < rc->nshards - 1; i++) {
         shard *s = &rc->shards[i];
         pthread_mutex_lock(&s->mu);
         if (s->ring[s->produced % RING_BATCHES].n)
@@ -125,10 +129,10 @@ static void shards_finish(run_ctx *rc)
 
 static int shards_start(run_ctx *rc)
 {
-    rc->shards = calloc((size_t)rc->nshards, sizeof *rc->shards);
+    rc->shards = calloc((size_t)rc->nshards - 1, sizeof *rc->shards);
     if (!rc->shards)
         return -1;
-    for (int i = 0; i < rc->nshards; i++) {
+    for (int i = 0; i < rc->nshards - 1; i++) {
         shard *s = &rc->shards[i];
         s->agg = nagm_agg_new(rc->window_ns);
         s->ring = calloc(RING_BATCHES, sizeof *s->ring);
@@ -141,10 +145,10 @@ static int shards_start(run_ctx *rc)
             pthread_mutex_destroy(&s->mu);
             pthread_cond_destroy(&s->cv);
             nagm_agg_free(s->agg);
-            rc->nshards = i;
+            rc->nshards = i + 1;
             shards_finish(rc);
             for (int k = 0; k < i; k++)
-                nagm_agg_free(rc->shards[k].agg);
+                nagm_agg_free(rc->shards[k].agg); /* shard 0 is freed by the caller */
             free(rc->shards);
             return -1;
         }
@@ -212,33 +216,31 @@ int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nag
     rc->window_ns = o->window_ns;
     rc->nshards = n;
     int status;
-    if (n == 1) {
-        rc->single = aggs[0] = nagm_agg_new(o->window_ns);
-        if (!rc->single) {
-            snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory");
-            status = NAGM_EXIT_ERROR;
-        } else {
-            status = nagm_run_packets(o, add_single, rc, st, errbuf);
-            if (status != NAGM_EXIT_ERROR && status != NAGM_EXIT_USAGE && rc->nbuf &&
-                nagm_agg_add_batch(rc->single, rc->buf, rc->nbuf) != 0) {
-                snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
-                status = NAGM_EXIT_ERROR;
-            }
-        }
-    } else if (shards_start(rc) != 0) {
-        snprintf(errbuf, NAGM_ERRBUF_SIZE, "cannot start %d worker threads", n);
+    rc->single = aggs[0] = nagm_agg_new(o->window_ns);
+    if (!rc->single) {
+        snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory");
+        status = NAGM_EXIT_ERROR;
+    } else if (n > 1 && shards_start(rc) != 0) {
+        snprintf(errbuf, NAGM_ERRBUF_SIZE, "cannot start %d worker threads", n - 1);
         status = NAGM_EXIT_ERROR;
     } else {
-        status = nagm_run_packets(o, add_sharded, rc, st, errbuf);
-        shards_finish(rc);
-        for (int i = 0; i < n; i++) {
-            aggs[i] = rc->shards[i].agg;
-            if (rc->shards[i].failed && status != NAGM_EXIT_ERROR) {
-                snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
-                status = NAGM_EXIT_ERROR;
-            }
+        status = nagm_run_packets(o, n > 1 ? add_sharded : add_single, rc, st, errbuf);
+        if (status != NAGM_EXIT_ERROR && status != NAGM_EXIT_USAGE && rc->nbuf &&
+            nagm_agg_add_batch(rc->single, rc->buf, rc->nbuf) != 0) {
+            snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
+            status = NAGM_EXIT_ERROR;
         }
-        free(rc->shards);
+        if (n > 1) {
+            shards_finish(rc);
+            for (int i = 1; i < n; i++) {
+                aggs[i] = rc->shards[i - 1].agg;
+                if (rc->shards[i - 1].failed && status != NAGM_EXIT_ERROR) {
+                    snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
+                    status = NAGM_EXIT_ERROR;
+                }
+            }
+            free(rc->shards);
+        }
     }
     if (status != NAGM_EXIT_ERROR && status != NAGM_EXIT_USAGE) {
         if (collect_rows(aggs, n, o->window_ns, rows, nrows) != 0) {
