@@ -73,7 +73,8 @@ int cli_report_stats(const cli_input *ci, const nagm_stats *st);
 FILE *cli_open_output(const char *path, const char *mode);
 
 /* Open an AGM row sink for path in fmt (NAGM_FMT_AUTO: from the extension,
- * CSV for "-" and unknown ones). Returns NULL after printing an error. */
+ * CSV for "-" and unknown ones; Parquet with default options). Returns NULL
+ * after printing an error. */
 nagm_sink *cli_open_agm_sink(const char *path, nagm_format fmt);
 
 /* Parse a non-negative number of seconds (decimals allowed) into ns.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "netagm/parquet.h"
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -150,8 +151,11 @@ nagm_sink *cli_open_agm_sink(const char *path, nagm_format fmt)
     if (fmt == NAGM_FMT_AUTO)
         fmt = NAGM_FMT_CSV;
     if (fmt == NAGM_FMT_PARQUET) {
-        fprintf(stderr, "netagm: Parquet output is not available in this build\n");
-        return NULL;
+        char perr[NAGM_PQ_ERRBUF_SIZE];
+        nagm_sink *s = nagm_sink_parquet_new(path, NULL, perr);
+        if (!s)
+            fprintf(stderr, "netagm: cannot write %s\n", perr);
+        return s;
     }
     FILE *f = cli_open_output(path, "w");
     if (!f)
