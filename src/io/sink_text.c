@@ -1,5 +1,4 @@
 /* CSV (RFC 4180) and JSON Lines writers for AGM rows. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,33 +34,77 @@ nagm_format nagm_format_from_path(const char *path)
     return nagm_format_from_name(dot + 1);
 }
 
-/* Write one row's 25 values; CSV separates with ',', JSON writes "key":value. */
+/* Decimal digits of v at p; returns the end. (fprintf costs ~1 us a row.) */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[20];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *p++ = tmp[--n];
+    return p;
+}
+
+static char *put_str(char *p, const char *s, size_t n)
+{
+    memcpy(p, s, n);
+    return p + n;
+}
+
+#define PUT_LIT(p, lit) put_str((p), (lit), sizeof(lit) - 1)
+
+/* JSON key prefix ("," "\"name\":") of column i; CSV writes ',' only. */
+static char *put_sep(char *p, int i, int json)
+{
+    if (!json)
+        return i ? PUT_LIT(p, ",") : p;
+    if (i)
+        *p++ = ',';
+    *p++ = '"';
+    const char *name = nagm_agm_col_name(i);
+    p = put_str(p, name, strlen(name));
+    return PUT_LIT(p, "\":");
+}
+
+/* A quoted (JSON) or bare (CSV) text value. */
+static char *put_text(char *p, const char *s, size_t n, int json)
+{
+    if (json)
+        *p++ = '"';
+    p = put_str(p, s, n);
+    if (json)
+        *p++ = '"';
+    return p;
+}
+
+/* Write one row's 25 values in column order: CSV separates with ',',
+ * JSON writes "key":value pairs. */
 static void write_row(FILE *fp, const nagm_agm_row *r, int json)
 {
     char ts0[NAGM_TS_STRLEN], ts1[NAGM_TS_STRLEN], src[NAGM_ADDR_STRLEN], dst[NAGM_ADDR_STRLEN];
-    nagm_ts_format(r->window_start_ns, ts0);
-    nagm_ts_format(r->window_end_ns, ts1);
-    nagm_addr_format(&r->src, src);
-    nagm_addr_format(&r->dst_ip_mode, dst);
+    char line[1024], *p = line;
+    size_t n0 = nagm_ts_format(r->window_start_ns, ts0);
+    size_t n1 = nagm_ts_format(r->window_end_ns, ts1);
+    size_t ns = nagm_addr_format(&r->src, src);
+    size_t nd = nagm_addr_format(&r->dst_ip_mode, dst);
     if (json)
-        fprintf(fp,
-                "{\"window_start\":\"%s\",\"window_end\":\"%s\",\"src_ip\":\"%s\",\"pkts\":%" PRIu64
-                ",\"dst_ip_uniq\":%" PRIu64 ",\"dst_ip_mode\":\"%s\",\"dst_ip_mode_pkts\":%" PRIu64,
-                ts0, ts1, src, r->pkts, r->uniq[0], dst, r->mode_pkts[0]);
-    else
-        fprintf(fp, "%s,%s,%s,%" PRIu64 ",%" PRIu64 ",%s,%" PRIu64, ts0, ts1, src, r->pkts,
-                r->uniq[0], dst, r->mode_pkts[0]);
-    for (int f = 1; f < NAGM_NFIELDS; f++) {
-        if (json) {
-            const char *n = nagm_field_name(f);
-            fprintf(fp, ",\"%s_uniq\":%" PRIu64 ",\"%s_mode\":%" PRIu32 ",\"%s_mode_pkts\":%" PRIu64,
-                    n, r->uniq[f], n, r->mode[f], n, r->mode_pkts[f]);
-        } else {
-            fprintf(fp, ",%" PRIu64 ",%" PRIu32 ",%" PRIu64, r->uniq[f], r->mode[f],
-                    r->mode_pkts[f]);
-        }
+        *p++ = '{';
+    p = put_text(put_sep(p, 0, json), ts0, n0, json);
+    p = put_text(put_sep(p, 1, json), ts1, n1, json);
+    p = put_text(put_sep(p, 2, json), src, ns, json);
+    p = put_u64(put_sep(p, 3, json), r->pkts);
+    int col = 4;
+    for (int f = 0; f < NAGM_NFIELDS; f++) {
+        p = put_u64(put_sep(p, col++, json), r->uniq[f]);
+        p = put_sep(p, col++, json);
+        p = f == NAGM_F_DST_IP ? put_text(p, dst, nd, json) : put_u64(p, r->mode[f]);
+        p = put_u64(put_sep(p, col++, json), r->mode_pkts[f]);
     }
-    fputs(json ? "}\n" : "\r\n", fp);
+    p = json ? PUT_LIT(p, "}\n") : PUT_LIT(p, "\r\n");
+    fwrite(line, 1, (size_t)(p - line), fp);
 }
 
 static int text_write(nagm_sink *s, const nagm_agm_row *rows, size_t n)
