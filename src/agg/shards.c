@@ -104,9 +104,12 @@ static int add_sharded(void *ctx, const nagm_pkt *p)
     /* The reader owns slot produced % RING while produced - consumed < RING. */
     batch *b = &s->ring[s->produced % RING_BATCHES];
     b->pkts[b->n++] = *p;
-    if (b->n == BATCH_PKTS)
+    if (b->n == BATCH_PKTS) {
         shard_publish(s);
-    return s->failed ? -1 : 0;
+        if (s->failed) /* read once per batch: the worker's line stays put */
+            return -1;
+    }
+    return 0;
 }
 
 static void shards_finish(run_ctx *rc)
