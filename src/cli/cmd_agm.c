@@ -3,9 +3,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_parquet.h"
 #include "netagm/capture.h"
+#include "netagm/mpi.h"
 
-enum { OPT_FORMAT = CLI_OPT_FIRST_FREE, OPT_HELP };
+enum { OPT_FORMAT = CLI_OPT_FIRST_FREE, OPT_HELP, OPT_OUTPUT_PARTS };
 
 static void usage(FILE *fp)
 {
@@ -20,6 +22,9 @@ static void usage(FILE *fp)
           "  -o, --output PATH      where rows go: .csv, .jsonl or .parquet, or - for\n"
           "                         stdout (default: -)\n"
           "      --format FMT       csv, jsonl or parquet (overrides the extension)\n"
+          "      --output-parts     -o names a directory; write one part file per MPI\n"
+          "                         rank into it (docs/cluster.md)\n"
+          CLI_PARQUET_HELP
           "\n" CLI_INPUT_HELP
           "\n"
           "Exit status: 0 all input read cleanly; 1 fatal error; 2 usage error;\n"
@@ -29,8 +34,26 @@ static void usage(FILE *fp)
           "Examples:\n"
           "  netagm agm -r day/ -w 60 -o agm.csv\n"
           "  netagm agm -r a.pcap.gz -r b.pcapng --proto tcp -j 2 -o agm.jsonl\n"
-          "  tcpdump -w - | netagm agm -r - -o -\n",
+          "  tcpdump -w - | netagm agm -r - -o -\n"
+          "  mpirun -np 16 --hostfile hosts netagm agm -r /data/day/ -w 60 -o agm.csv\n",
           fp);
+}
+
+/* Open the row sink for path (on each writing rank under MPI). */
+static nagm_sink *open_sink(void *pq, const char *path, nagm_format fmt)
+{
+    if (fmt != NAGM_FMT_PARQUET)
+        return cli_open_agm_sink(path, fmt);
+    char perr[NAGM_PQ_ERRBUF_SIZE];
+    nagm_sink *sink = nagm_sink_parquet_new(path, &((cli_parquet *)pq)->opts, perr);
+    if (!sink)
+        cli_error("agm", "cannot write %s", perr);
+    return sink;
+}
+
+static int report_stats(void *ci, const nagm_stats *st)
+{
+    return cli_report_stats(ci, st);
 }
 
 int cmd_agm(int argc, char **argv)
@@ -39,6 +62,8 @@ int cmd_agm(int argc, char **argv)
         CLI_INPUT_LONGOPTS,
         {"output", required_argument, NULL, 'o'},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"output-parts", no_argument, NULL, OPT_OUTPUT_PARTS},
+        CLI_PARQUET_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -46,9 +71,13 @@ int cmd_agm(int argc, char **argv)
     cli_input_init(&ci);
     const char *out = "-";
     nagm_format fmt = NAGM_FMT_AUTO;
-    int opt;
+    cli_parquet pq;
+    cli_parquet_init(&pq);
+    int opt, output_parts = 0;
     while ((opt = getopt_long(argc, argv, CLI_INPUT_SHORTOPTS "o:h", longopts, NULL)) != -1) {
         int r = cli_input_option(&ci, opt, optarg);
+        if (r == 0)
+            r = cli_parquet_option(&pq, "agm", opt, optarg);
         if (r < 0)
             goto usage_error;
         if (r > 0)
@@ -63,6 +92,9 @@ int cmd_agm(int argc, char **argv)
                 cli_error("agm", "--format: expected csv, jsonl or parquet, got '%s'", optarg);
                 goto usage_error;
             }
+            break;
+        case OPT_OUTPUT_PARTS:
+            output_parts = 1;
             break;
         case 'h':
             usage(stdout);
@@ -80,7 +112,17 @@ int cmd_agm(int argc, char **argv)
     if (cli_input_finish(&ci, "agm") != 0)
         goto usage_error;
 
-    nagm_sink *sink = cli_open_agm_sink(out, fmt);
+    if (cli_parquet_format(&pq, "agm", out, fmt, &fmt) != 0)
+        goto usage_error;
+    /* Under mpirun (or for part files) the MPI driver runs the job. */
+    if (nagm_mpi_active() || output_parts) {
+        nagm_mpi_agm_job job = {&ci.run, out, fmt, output_parts, ci.quiet, open_sink, &pq,
+                                report_stats, &ci};
+        int mstatus = nagm_mpi_agm(&job);
+        cli_input_free(&ci);
+        return mstatus;
+    }
+    nagm_sink *sink = open_sink(&pq, out, fmt);
     if (!sink) {
         cli_input_free(&ci);
         return NAGM_EXIT_ERROR;
