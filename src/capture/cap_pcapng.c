@@ -53,6 +53,7 @@ typedef struct ng_rd {
     int be;             /* current section is big-endian */
     ng_if *ifs;
     uint32_t n_if, cap_if;
+    int64_t last_ts;    /* time stamp of the last timed packet (for SPBs) */
 } ng_rd;
 
 static uint32_t get32(nagm_cur *cur, int be)
@@ -227,7 +228,7 @@ static int ng_packet(nagm_capture *c, ng_rd *r, nagm_cur *body, int obsolete, ui
                         "captured length %u exceeds its block (%zu bytes left)", caplen,
                         nagm_cur_left(body));
     const ng_if *ifc = &r->ifs[id];
-    f->ts_ns = if_ts(ifc, ((uint64_t)hi << 32) | lo);
+    f->ts_ns = r->last_ts = if_ts(ifc, ((uint64_t)hi << 32) | lo);
     f->caplen = caplen;
     f->wirelen = wirelen;
     f->linktype = ifc->linktype;
@@ -236,8 +237,10 @@ static int ng_packet(nagm_capture *c, ng_rd *r, nagm_cur *body, int obsolete, ui
 }
 
 /* Simple Packet Block body: Original Length (4) | Data (padded).
- * It belongs to interface 0, carries no time stamp (0 here, as in tshark)
- * and its captured length is what the block and the snap length allow. */
+ * It belongs to interface 0 and its captured length is what the block and
+ * the snap length allow. It carries no time stamp: it takes the time of the
+ * last timed packet before it (0 when none), so that event-time windows
+ * place it where it was captured rather than in 1970. */
 static int ng_spb(nagm_capture *c, ng_rd *r, nagm_cur *body, uint64_t off, nagm_frame *f)
 {
     uint32_t wirelen = get32(body, r->be);
@@ -250,7 +253,7 @@ static int ng_spb(nagm_capture *c, ng_rd *r, nagm_cur *body, uint64_t off, nagm_
     uint32_t caplen = wirelen < left ? wirelen : (uint32_t)left;
     if (ifc->snaplen && caplen > ifc->snaplen)
         caplen = ifc->snaplen;
-    f->ts_ns = 0;
+    f->ts_ns = r->last_ts;
     f->caplen = caplen;
     f->wirelen = wirelen;
     f->linktype = ifc->linktype;
