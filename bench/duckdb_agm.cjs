@@ -1,0 +1,43 @@
+// DuckDB's side of the benchmark: the AGM table by GROUP BY over packets that
+// were extracted beforehand and are already loaded in memory.
+//
+// usage: node bench/duckdb_agm.cjs PACKETS.parquet AGM.csv OUT.csv
+//   (NODE_PATH must reach @duckdb/node-api: tests/duckdb/setup.sh installs it)
+// Loads PACKETS.parquet into an in-memory table (not timed), then times
+// docs/parquet.md's AGM query over that table alone, writes the result as CSV
+// in netagm's text form to OUT.csv and prints one JSON line:
+//   {"seconds": S, "rows": N, "equal": true|false}
+// where equal compares OUT.csv with AGM.csv (netagm agm's rows) line by line.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { DuckDBInstance } = require('@duckdb/node-api');
+const { text, lit } = require('../tests/duckdb/lib.cjs');
+
+async function run() {
+  const [pq, agmCsv, out] = process.argv.slice(2);
+  const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'parquet.md'), 'utf8');
+  const m = doc.match(/<!-- BEGIN agm-from-packets\.sql -->\s*```sql\n([\s\S]*?)```/);
+  if (!m) throw new Error('docs/parquet.md: no agm-from-packets.sql block');
+  const sql = m[1].replace("read_parquet('packets.parquet')", 'pk')
+    .replace(/SET VARIABLE window_s = [0-9.]+;/, 'SET VARIABLE window_s = 0;');
+  const inst = await DuckDBInstance.create(':memory:', {
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  const con = await inst.connect();
+  await con.run(`CREATE TABLE pk AS SELECT * FROM read_parquet(${lit(pq)})`);
+  const t0 = process.hrtime.bigint();
+  const res = await con.runAndReadAll(sql);
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rows = res.getRows().map((r) => r.map(text).join(','));
+  const want = fs.readFileSync(agmCsv, 'latin1').split('\r\n').slice(1, -1);
+  fs.writeFileSync(out, rows.join('\n') + '\n');
+  const equal = rows.length === want.length && rows.every((r, i) => r === want[i]);
+  console.log(JSON.stringify({ seconds, rows: rows.length, equal }));
+}
+
+run().catch((e) => {
+  console.error(e.stack || String(e));
+  process.exit(1);
+});
