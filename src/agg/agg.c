@@ -47,7 +47,9 @@ static int64_t window_start(const nagm_agg *a, int64_t ts)
     if (a->window_ns == 0)
         return 0;
     int64_t q = ts / a->window_ns;
-    if (ts % a->window_ns != 0 && ts < 0)
+    /* Near INT64_MIN (a saturated capture time) the floor is not
+     * representable: keep the first window that is. */
+    if (ts % a->window_ns != 0 && ts < 0 && q > INT64_MIN / a->window_ns)
         q--;
     return q * a->window_ns;
 }
@@ -163,6 +165,13 @@ static int row_src_cmp(const void *x, const void *y)
     return nagm_addr_cmp(&a->src, &b->src);
 }
 
+/* End of the window starting at start. A capture's timestamps saturate at
+ * INT64_MAX, so the last window's end does too rather than overflow. */
+static int64_t window_end(const nagm_agg *a, int64_t start)
+{
+    return start > INT64_MAX - a->window_ns ? INT64_MAX : start + a->window_ns;
+}
+
 size_t nagm_agg_take(nagm_agg *a, int64_t before_ns, nagm_agm_row **rows)
 {
     *rows = NULL;
@@ -172,7 +181,7 @@ size_t nagm_agg_take(nagm_agg *a, int64_t before_ns, nagm_agm_row **rows)
         k = before_ns == INT64_MAX ? a->nwins : 0;
     } else {
         while (k < a->nwins &&
-               (before_ns == INT64_MAX || a->wins[k]->start_ns <= before_ns - a->window_ns))
+               (before_ns == INT64_MAX || window_end(a, a->wins[k]->start_ns) <= before_ns))
             k++;
     }
     size_t n = 0;
@@ -189,7 +198,7 @@ size_t nagm_agg_take(nagm_agg *a, int64_t before_ns, nagm_agm_row **rows)
     size_t at = 0;
     for (size_t i = 0; i < k; i++) {
         const agg_window *w = a->wins[i];
-        int64_t start = w->start_ns, end = w->start_ns + a->window_ns;
+        int64_t start = w->start_ns, end = window_end(a, w->start_ns);
         if (a->window_ns == 0) {
             start = a->min_ts;
             end = a->max_ts;

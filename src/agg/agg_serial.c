@@ -330,6 +330,10 @@ static int read_record(agg_window *w, nagm_cur *c, char *err, size_t errlen)
     uint32_t r = aggw_source(w, &src);
     if (r == UINT32_MAX)
         return -1;
+    /* A source's records add up; a total past 64 bits would wrap its counts
+     * (no value's count exceeds it, so checking the total is enough). */
+    if (w->recs[r].pkts > UINT64_MAX - pkts)
+        DAMAGED("packet count of a source overflows");
     w->recs[r].pkts += pkts;
     for (int f = 0; f < NAGM_NFIELDS; f++) {
         uint64_t nvals = get_varint(c);

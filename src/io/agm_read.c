@@ -68,7 +68,11 @@ int nagm_ts_parse(const char *s, size_t len, int64_t *ns)
     if (i != len)
         return -1;
     int64_t days = days_from_civil(y, mo, d);
-    *ns = ((days * 86400 + h * 3600 + mi * 60 + se) * 1000000000) + frac;
+    /* Four-digit years reach far beyond the int64 ns range (1677..2262). */
+    __int128 t = (__int128)(days * 86400 + h * 3600 + mi * 60 + se) * 1000000000 + frac;
+    if (t < INT64_MIN || t > INT64_MAX)
+        return -1;
+    *ns = (int64_t)t;
     return 0;
 }
 
@@ -360,7 +364,9 @@ static int read_jsonl(FILE *fp, rctx *c, rowbuf *b)
             } else if (cJSON_IsString(v)) {
                 rc = set_col(c, r, i, v->valuestring, strlen(v->valuestring));
             } else if (cJSON_IsNumber(v) && v->valuedouble >= 0 &&
-                       v->valuedouble <= 9007199254740992.0) {
+                       v->valuedouble < 9007199254740992.0) {
+                /* Below 2^53 a double holds the integer exactly; from there
+                 * on 2^53 + 1 would read silently as 2^53. */
                 snprintf(num, sizeof num, "%.0f", v->valuedouble);
                 if (v->valuedouble != (double)(uint64_t)v->valuedouble)
                     rc = fail(c, "%s: %g is not an unsigned integer", k, v->valuedouble);

@@ -267,24 +267,33 @@ static int get_int(rd *r, const cJSON *o, const char *path, const char *key, dou
     return 0;
 }
 
-static int get_u64(rd *r, const cJSON *o, const char *path, const char *key, uint64_t *out)
+/* A count as u64() writes it: a JSON number up to 2^53, or a decimal string.
+ * Returns 0, or -1 (out untouched) when v is neither. */
+static int u64_value(const cJSON *v, uint64_t *out)
 {
-    const cJSON *v = need(r, o, path, key);
-    if (!v)
-        return -1;
     if (cJSON_IsString(v)) {
         char *end;
         errno = 0;
         unsigned long long x = strtoull(v->valuestring, &end, 10);
         if (errno || end == v->valuestring || *end || v->valuestring[0] == '-')
-            return bad(r, "%s.%s is not an unsigned integer", path, key);
+            return -1;
         *out = x;
         return 0;
     }
     if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble > 9007199254740992.0 ||
         v->valuedouble != floor(v->valuedouble))
-        return bad(r, "%s.%s is not an unsigned integer", path, key);
+        return -1;
     *out = (uint64_t)v->valuedouble;
+    return 0;
+}
+
+static int get_u64(rd *r, const cJSON *o, const char *path, const char *key, uint64_t *out)
+{
+    const cJSON *v = need(r, o, path, key);
+    if (!v)
+        return -1;
+    if (u64_value(v, out) != 0)
+        return bad(r, "%s.%s is not an unsigned integer", path, key);
     return 0;
 }
 
@@ -581,10 +590,8 @@ static int read_clustering(rd *r, const cJSON *root, nagm_model *m)
     for (int l = 0; l < k; l++) {
         char key[16];
         snprintf(key, sizeof key, "%d", l);
-        const cJSON *v = cJSON_GetArrayItem(sz, l);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != floor(v->valuedouble))
+        if (u64_value(cJSON_GetArrayItem(sz, l), &c->sizes[l]) != 0)
             return bad(r, "clustering.sizes[%d] must be a count", l);
-        c->sizes[l] = (uint64_t)v->valuedouble;
     }
     /* Descriptions are optional, for people: take them when well formed. */
     const cJSON *lab = cJSON_GetObjectItemCaseSensitive(cl, "labels");
@@ -619,7 +626,12 @@ static int parse_time(const char *s, int64_t *ns)
     tm.tm_hour = h;
     tm.tm_min = mi;
     tm.tm_sec = se;
-    *ns = ((int64_t)timegm(&tm) * 1000000 + us) * 1000;
+    /* Four-digit years reach far beyond the int64 ns range (1677..2262). */
+    int64_t t;
+    if (__builtin_mul_overflow((int64_t)timegm(&tm), 1000000, &t) ||
+        __builtin_add_overflow(t, us, &t) || __builtin_mul_overflow(t, 1000, &t))
+        return -1;
+    *ns = t;
     return 0;
 }
 
@@ -630,12 +642,9 @@ static void read_training(const cJSON *root, nagm_model *m)
     const cJSON *v;
     if (!cJSON_IsObject(t))
         return;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(t, "rows")) && v->valuedouble >= 0)
-        m->train.rows = (uint64_t)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(t, "sources")) && v->valuedouble >= 0)
-        m->train.sources = (uint64_t)v->valuedouble;
-    if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(t, "windows")) && v->valuedouble >= 0)
-        m->train.windows = (uint64_t)v->valuedouble;
+    u64_value(cJSON_GetObjectItemCaseSensitive(t, "rows"), &m->train.rows);
+    u64_value(cJSON_GetObjectItemCaseSensitive(t, "sources"), &m->train.sources);
+    u64_value(cJSON_GetObjectItemCaseSensitive(t, "windows"), &m->train.windows);
     if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(t, "seconds")))
         m->train.seconds = v->valuedouble;
     if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(t, "first")))
