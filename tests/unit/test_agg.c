@@ -223,6 +223,31 @@ static void test_random_vs_bruteforce_and_merge(void **state)
     free(pk);
 }
 
+/* Saturated capture times at both ends of int64: windows stay aligned and
+ * ordered, and no arithmetic wraps (UBSan checks the latter). */
+static void test_extreme_times(void **state)
+{
+    (void)state;
+    const int64_t w = 60LL * 1000000000LL;
+    nagm_agg *a = nagm_agg_new(w);
+    nagm_pkt lo = pkt4(0, 0x0a000001, 1, 1, 1, 1, 6, 0, 40);
+    nagm_pkt hi = lo;
+    lo.ts_ns = INT64_MIN + 5;
+    hi.ts_ns = INT64_MAX;
+    assert_int_equal(nagm_agg_add(a, &hi), 0);
+    assert_int_equal(nagm_agg_add(a, &lo), 0);
+    nagm_agm_row *rows;
+    assert_int_equal(take_all(a, &rows), 2);
+    /* the low window starts at the first multiple of w that int64 holds */
+    assert_int_equal(rows[0].window_start_ns % w, 0);
+    assert_true(rows[0].window_start_ns < 0 && rows[0].window_end_ns > rows[0].window_start_ns);
+    /* the high one ends at INT64_MAX instead of wrapping into the past */
+    assert_int_equal(rows[1].window_start_ns, (INT64_MAX / w) * w);
+    assert_int_equal(rows[1].window_end_ns, INT64_MAX);
+    free(rows);
+    nagm_agg_free(a);
+}
+
 static void test_merge_window_mismatch(void **state)
 {
     (void)state;
@@ -240,6 +265,7 @@ int main(void)
         cmocka_unit_test(test_ipv6_dst_tie_by_address),
         cmocka_unit_test(test_windows_and_order),
         cmocka_unit_test(test_random_vs_bruteforce_and_merge),
+        cmocka_unit_test(test_extreme_times),
         cmocka_unit_test(test_merge_window_mismatch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
