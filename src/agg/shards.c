@@ -97,10 +97,13 @@ static int add_sharded(void *ctx, const nagm_pkt *p)
 {
     run_ctx *rc = ctx;
     uint64_t h = nagm_hash_bytes(p->src.b, p->src.family == 4 ? 4 : 16);
-    uint64_t k = h % (uint64_t)rc->nshards;
-    if (k == 0)
+    /* The reader also reads and decodes every packet, so its own shard gets
+     * a smaller share of the sources: 1/(2N-1) instead of 1/N, the workers
+     * the rest evenly. Any split is exact: a source still has one owner. */
+    uint64_t slot = h % (uint64_t)(2 * rc->nshards - 1);
+    if (slot == 0)
         return add_single(ctx, p);
-    shard *s = &rc->shards[k - 1];
+    shard *s = &rc->shards[(slot - 1) % (uint64_t)(rc->nshards - 1)];
     /* The reader owns slot produced % RING while produced - consumed < RING. */
     batch *b = &s->ring[s->produced % RING_BATCHES];
     b->pkts[b->n++] = *p;
