@@ -6,6 +6,11 @@
 
 /* One line per subcommand: prototype here, entry in the table below. */
 int cmd_agm(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_apply(int argc, char **argv);
+int cmd_stream(int argc, char **argv);
+int cmd_publish(int argc, char **argv);
 
 static const struct command {
     const char *name;
@@ -13,6 +18,11 @@ static const struct command {
     const char *summary;
 } commands[] = {
     {"agm", cmd_agm, "aggregate captures into per-source AGM records (CSV, JSONL, Parquet)"},
+    {"extract", cmd_extract, "write one row per packet (Parquet, CSV, JSONL) for SQL engines"},
+    {"analyze", cmd_analyze, "encode, scale, PCA and cluster AGM records; model, assignments, report"},
+    {"apply", cmd_apply, "assign new AGM records to the clusters of a saved model"},
+    {"stream", cmd_stream, "AGM records window by window from a live interface, pipe, directory or Kafka"},
+    {"publish", cmd_publish, "capture packets and write them to Kafka as packet records"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
