@@ -34,7 +34,9 @@ typedef struct pcap_rd {
 static ssize_t ck_read(void *cookie, char *buf, size_t size)
 {
     nagm_capture *c = cookie;
-    size_t n = cs_read(&c->st, buf, size);
+    /* stdio asks for a whole buffer; hand over what has arrived so that a
+     * live pipe (tcpdump -U -w -) is not held back by a half-full buffer. */
+    size_t n = cs_read_some(&c->st, buf, size);
     if (n == 0 && c->st.err) {
         errno = EIO;
         return -1;

@@ -239,13 +239,15 @@ const uint8_t *cs_ensure(cap_stream *s, size_t n, size_t *avail)
     return s->buf + s->pos;
 }
 
-size_t cs_read(cap_stream *s, void *dst, size_t n)
+/* Copy out up to n bytes; with some set, return as soon as at least one
+ * byte was copied and nothing more is buffered (never wait for more). */
+static size_t read_bytes(cap_stream *s, void *dst, size_t n, int some)
 {
     uint8_t *out = dst;
     size_t got = 0;
     while (got < n) {
         if (s->pos == s->len) {
-            if (s->eof || s->err)
+            if (s->eof || s->err || (some && got > 0))
                 break;
             s->base += s->pos;
             s->pos = s->len = 0;
@@ -262,6 +264,9 @@ size_t cs_read(cap_stream *s, void *dst, size_t n)
     }
     return got;
 }
+
+size_t cs_read(cap_stream *s, void *dst, size_t n) { return read_bytes(s, dst, n, 0); }
+size_t cs_read_some(cap_stream *s, void *dst, size_t n) { return read_bytes(s, dst, n, 1); }
 
 static int codec_start(cap_stream *s, cs_codec codec)
 {

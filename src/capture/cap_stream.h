@@ -74,6 +74,11 @@ static inline void cs_consume(cap_stream *s, size_t n) { s->pos += n; }
 /* Copy up to n bytes out; returns the count (short at end or error). */
 size_t cs_read(cap_stream *s, void *dst, size_t n);
 
+/* Like cs_read, but returns once some bytes were copied and no more are
+ * buffered, as read(2) does: a pipe's last packets are not held back
+ * waiting for a full buffer. 0 only at end or error. */
+size_t cs_read_some(cap_stream *s, void *dst, size_t n);
+
 /* Decompressed bytes consumed so far. */
 static inline uint64_t cs_offset(const cap_stream *s) { return s->base + s->pos; }
 

@@ -37,6 +37,10 @@ t = (last + 1000) // 10 * 10 + 9          # 9.0 s into a window
 rec, wire = first
 burst = b"".join(struct.pack("<IIII", t, i, len(rec), wire) + rec for i in range(3000))
 open(sys.argv[2], "wb").write(d + burst)
+# The same with a 3-packet burst: far less than any read buffer, so only a
+# reader that hands over what has arrived sees it before the pipe closes.
+small = b"".join(struct.pack("<IIII", t, i, len(rec), wire) + rec for i in range(3))
+open(sys.argv[2] + ".small", "wb").write(d + small)
 open(sys.argv[2] + ".t", "w").write(str(t - 9))
 PY
 T0=$(cat "$TMP/in.pcap.t")
@@ -101,6 +105,18 @@ start "$TMP/idle.jsonl" "$TMP/idle.err" -w 10 --lateness 0 --idle-timeout 1
 wait_lines "$TMP/idle.jsonl" $((NB + 1)) 20
 check "idle: the last window closed while the input was open and silent" \
     bash -c "kill -0 $NPID && [ \"\$(wc -l < '$TMP/idle.jsonl')\" -eq $((NB + 1)) ]"
+# ---- a small last burst on a silent pipe is not held back in a buffer -------------
+rm -f "$TMP/fifo2"; mkfifo "$TMP/fifo2"
+(cat "$TMP/in.pcap.small"; sleep 60) > "$TMP/fifo2" &
+PIDS+=($!)
+timeout 90 "$NETAGM" stream -r - -w 10 --lateness 0 --idle-timeout 1 < "$TMP/fifo2" \
+    > "$TMP/small.jsonl" 2> "$TMP/small.err" &
+SPID=$!; PIDS+=("$SPID")
+wait_lines "$TMP/small.jsonl" $((NB + 1)) 20
+check "pipe: a 3-packet burst is aggregated while the writer is still silent" \
+    bash -c "kill -0 $SPID && [ \"\$(wc -l < '$TMP/small.jsonl')\" -eq $((NB + 1)) ]"
+kill "$SPID" 2>/dev/null
+
 check "idle: capture rows equal batch" \
     bash -c "head -n $NB '$TMP/idle.jsonl' | cmp -s - '$TMP/batch.jsonl'"
 kill -HUP "$NPID"; sleep 0.5
