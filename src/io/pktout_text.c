@@ -8,6 +8,7 @@
 
 #include "io/pktout_int.h"
 #include "netagm/parquet.h"
+#include "util/fmt.h"
 
 typedef struct text_out {
     nagm_pktout base; /* first: the vtable */
@@ -21,28 +22,10 @@ typedef struct text_out {
     nagm_addr_cache src, dst;
 } text_out;
 
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
-}
 
-static char *put_str(char *p, const char *s, size_t n)
-{
-    memcpy(p, s, n);
-    return p + n;
-}
 
 #define IOBUF (1u << 20)
 
-#define PUT_LIT(p, lit) put_str((p), (lit), sizeof(lit) - 1)
 
 /* ISO 8601 with microseconds, as nagm_ts_format, reusing the date and time
  * of day while the second does not change. */
@@ -58,7 +41,7 @@ static char *put_ts(text_out *t, char *p, int64_t ts_ns)
         memcpy(t->prefix, full, t->prefix_len);
         t->sec = sec;
     }
-    p = put_str(p, t->prefix, t->prefix_len);
+    p = nagm_put_str(p, t->prefix, t->prefix_len);
     for (int d = 100000; d >= 1; d /= 10)
         *p++ = (char)('0' + (frac / d) % 10);
     *p++ = 'Z';
@@ -76,44 +59,44 @@ static int text_write(nagm_pktout *w, const nagm_pkt *pk)
     const char *src = nagm_addr_cached(&t->src, &pk->src, &sn);
     const char *dst = nagm_addr_cached(&t->dst, &pk->dst, &dn);
     if (t->json) {
-        p = PUT_LIT(p, "{\"ts\":\"");
+        p = NAGM_PUT_LIT(p, "{\"ts\":\"");
         p = put_ts(t, p, pk->ts_ns);
-        p = PUT_LIT(p, "\",\"src_ip\":\"");
-        p = put_str(p, src, sn);
-        p = PUT_LIT(p, "\",\"dst_ip\":\"");
-        p = put_str(p, dst, dn);
-        p = PUT_LIT(p, "\",\"src_port\":");
-        p = put_u64(p, pk->src_port);
-        p = PUT_LIT(p, ",\"dst_port\":");
-        p = put_u64(p, pk->dst_port);
-        p = PUT_LIT(p, ",\"ttl\":");
-        p = put_u64(p, pk->ttl);
-        p = PUT_LIT(p, ",\"proto\":");
-        p = put_u64(p, pk->proto);
-        p = PUT_LIT(p, ",\"flags\":");
-        p = put_u64(p, pk->flags);
-        p = PUT_LIT(p, ",\"len\":");
-        p = put_u64(p, pk->len);
-        p = PUT_LIT(p, ",\"caplen\":");
-        p = put_u64(p, pk->caplen);
-        p = PUT_LIT(p, ",\"wirelen\":");
-        p = put_u64(p, pk->wirelen);
-        p = PUT_LIT(p, ",\"linktype\":");
-        p = put_u64(p, pk->linktype);
-        p = PUT_LIT(p, "}\n");
+        p = NAGM_PUT_LIT(p, "\",\"src_ip\":\"");
+        p = nagm_put_str(p, src, sn);
+        p = NAGM_PUT_LIT(p, "\",\"dst_ip\":\"");
+        p = nagm_put_str(p, dst, dn);
+        p = NAGM_PUT_LIT(p, "\",\"src_port\":");
+        p = nagm_put_u64(p, pk->src_port);
+        p = NAGM_PUT_LIT(p, ",\"dst_port\":");
+        p = nagm_put_u64(p, pk->dst_port);
+        p = NAGM_PUT_LIT(p, ",\"ttl\":");
+        p = nagm_put_u64(p, pk->ttl);
+        p = NAGM_PUT_LIT(p, ",\"proto\":");
+        p = nagm_put_u64(p, pk->proto);
+        p = NAGM_PUT_LIT(p, ",\"flags\":");
+        p = nagm_put_u64(p, pk->flags);
+        p = NAGM_PUT_LIT(p, ",\"len\":");
+        p = nagm_put_u64(p, pk->len);
+        p = NAGM_PUT_LIT(p, ",\"caplen\":");
+        p = nagm_put_u64(p, pk->caplen);
+        p = NAGM_PUT_LIT(p, ",\"wirelen\":");
+        p = nagm_put_u64(p, pk->wirelen);
+        p = NAGM_PUT_LIT(p, ",\"linktype\":");
+        p = nagm_put_u64(p, pk->linktype);
+        p = NAGM_PUT_LIT(p, "}\n");
     } else {
         p = put_ts(t, p, pk->ts_ns);
         *p++ = ',';
-        p = put_str(p, src, sn);
+        p = nagm_put_str(p, src, sn);
         *p++ = ',';
-        p = put_str(p, dst, dn);
+        p = nagm_put_str(p, dst, dn);
         const uint64_t nums[] = {pk->src_port, pk->dst_port, pk->ttl,    pk->proto, pk->flags,
                                  pk->len,      pk->caplen,   pk->wirelen, pk->linktype};
         for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
             *p++ = ',';
-            p = put_u64(p, nums[i]);
+            p = nagm_put_u64(p, nums[i]);
         }
-        p = PUT_LIT(p, "\r\n");
+        p = NAGM_PUT_LIT(p, "\r\n");
     }
     size_t n = (size_t)(p - line);
     if (fwrite(line, 1, n, t->fp) != n) {

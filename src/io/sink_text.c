@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "netagm/sink.h"
+#include "util/fmt.h"
 
 typedef struct text_sink {
     nagm_sink base;
@@ -34,39 +35,20 @@ nagm_format nagm_format_from_path(const char *path)
     return nagm_format_from_name(dot + 1);
 }
 
-/* Decimal digits of v at p; returns the end. (fprintf costs ~1 us a row.) */
-static char *put_u64(char *p, uint64_t v)
-{
-    char tmp[20];
-    int n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n)
-        *p++ = tmp[--n];
-    return p;
-}
 
-static char *put_str(char *p, const char *s, size_t n)
-{
-    memcpy(p, s, n);
-    return p + n;
-}
 
-#define PUT_LIT(p, lit) put_str((p), (lit), sizeof(lit) - 1)
 
 /* JSON key prefix ("," "\"name\":") of column i; CSV writes ',' only. */
 static char *put_sep(char *p, int i, int json)
 {
     if (!json)
-        return i ? PUT_LIT(p, ",") : p;
+        return i ? NAGM_PUT_LIT(p, ",") : p;
     if (i)
         *p++ = ',';
     *p++ = '"';
     const char *name = nagm_agm_col_name(i);
-    p = put_str(p, name, strlen(name));
-    return PUT_LIT(p, "\":");
+    p = nagm_put_str(p, name, strlen(name));
+    return NAGM_PUT_LIT(p, "\":");
 }
 
 /* A quoted (JSON) or bare (CSV) text value. */
@@ -74,7 +56,7 @@ static char *put_text(char *p, const char *s, size_t n, int json)
 {
     if (json)
         *p++ = '"';
-    p = put_str(p, s, n);
+    p = nagm_put_str(p, s, n);
     if (json)
         *p++ = '"';
     return p;
@@ -95,15 +77,15 @@ static void write_row(FILE *fp, const nagm_agm_row *r, int json)
     p = put_text(put_sep(p, 0, json), ts0, n0, json);
     p = put_text(put_sep(p, 1, json), ts1, n1, json);
     p = put_text(put_sep(p, 2, json), src, ns, json);
-    p = put_u64(put_sep(p, 3, json), r->pkts);
+    p = nagm_put_u64(put_sep(p, 3, json), r->pkts);
     int col = 4;
     for (int f = 0; f < NAGM_NFIELDS; f++) {
-        p = put_u64(put_sep(p, col++, json), r->uniq[f]);
+        p = nagm_put_u64(put_sep(p, col++, json), r->uniq[f]);
         p = put_sep(p, col++, json);
-        p = f == NAGM_F_DST_IP ? put_text(p, dst, nd, json) : put_u64(p, r->mode[f]);
-        p = put_u64(put_sep(p, col++, json), r->mode_pkts[f]);
+        p = f == NAGM_F_DST_IP ? put_text(p, dst, nd, json) : nagm_put_u64(p, r->mode[f]);
+        p = nagm_put_u64(put_sep(p, col++, json), r->mode_pkts[f]);
     }
-    p = json ? PUT_LIT(p, "}\n") : PUT_LIT(p, "\r\n");
+    p = json ? NAGM_PUT_LIT(p, "}\n") : NAGM_PUT_LIT(p, "\r\n");
     fwrite(line, 1, (size_t)(p - line), fp);
 }
 

@@ -23,37 +23,10 @@
 #include "ml/ml_rng.h"
 #include "ml/ml_rowset.h"
 #include "util/hash.h"
+#include "util/select.h"
 
 /* ---- bandwidth estimate ------------------------------------------------------ */
 
-/* k-th smallest (0-based) by three-way quickselect; reorders a. */
-static double kth_smallest(double *a, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n;
-    while (hi - lo > 1) {
-        double pivot = a[lo + (hi - lo) / 2];
-        size_t lt = lo, i = lo, gt = hi;
-        while (i < gt) {
-            double v = a[i];
-            if (v < pivot) {
-                a[i++] = a[lt];
-                a[lt++] = v;
-            } else if (v > pivot) {
-                a[i] = a[--gt];
-                a[gt] = v;
-            } else {
-                i++;
-            }
-        }
-        if (k < lt)
-            hi = lt;
-        else if (k >= gt)
-            lo = gt;
-        else
-            return pivot;
-    }
-    return a[lo];
-}
 
 typedef struct bw_ctx {
     const double *X;
@@ -74,7 +47,7 @@ static void bw_task(void *ctx, size_t q)
     const double *x = b->X + b->ref[q] * b->dim;
     for (size_t r = 0; r < b->nref; r++)
         dist[r] = sqrt(nagm_sqdist(x, b->X + b->ref[r] * b->dim, b->dim));
-    b->out[q] = kth_smallest(dist, b->nref, b->kth);
+    b->out[q] = nagm_kth_smallest(dist, b->nref, b->kth);
     free(dist);
 }
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "netagm/report.h"
+#include "util/select.h"
 
 const char *nagm_feature_name(int i)
 {
@@ -73,44 +74,16 @@ const char *nagm_port_service(uint32_t port)
     return NULL;
 }
 
-/* k-th smallest (0-based) by three-way quickselect; reorders a. */
-static double kth(double *a, size_t n, size_t k)
-{
-    size_t lo = 0, hi = n;
-    while (hi - lo > 1) {
-        double pivot = a[lo + (hi - lo) / 2];
-        size_t lt = lo, i = lo, gt = hi;
-        while (i < gt) {
-            double v = a[i];
-            if (v < pivot) {
-                a[i++] = a[lt];
-                a[lt++] = v;
-            } else if (v > pivot) {
-                a[i] = a[--gt];
-                a[gt] = v;
-            } else {
-                i++;
-            }
-        }
-        if (k < lt)
-            hi = lt;
-        else if (k >= gt)
-            lo = gt;
-        else
-            return pivot;
-    }
-    return a[lo];
-}
 
 /* numpy.median: the mean of the two middle values for an even count. */
 static double median(double *a, size_t n)
 {
     if (n == 0)
         return 0;
-    double hi = kth(a, n, n / 2);
+    double hi = nagm_kth_smallest(a, n, n / 2);
     if (n % 2)
         return hi;
-    double lo = kth(a, n / 2, n / 2 - 1); /* kth left the lower half in front */
+    double lo = nagm_kth_smallest(a, n / 2, n / 2 - 1); /* kth left the lower half in front */
     return (lo + hi) / 2;
 }
 
