@@ -70,6 +70,18 @@ typedef int (*nagm_pkt_cb)(void *ctx, const nagm_pkt *p);
 int nagm_run_packets(const nagm_run_opts *o, nagm_pkt_cb cb, void *ctx, nagm_stats *st,
                      char *errbuf);
 
+/* Progress state of a run (opaque; for nagm_run_file). */
+typedef struct nagm_progress nagm_progress;
+
+/* Read one input (a file or "-") through flt into cb, accounting every frame
+ * and the file itself (files_ok / files_bad, input_bytes) in *st. A bad input
+ * gets one line "WHO: PATH: offset N: reason" on stderr. pr may be NULL (no
+ * progress line). Returns NAGM_EXIT_OK, NAGM_EXIT_BADINPUT (the packets
+ * before the damage were delivered), or NAGM_EXIT_ERROR with errbuf set
+ * (--strict and a bad input, or cb failed). */
+int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, nagm_pkt_cb cb,
+                  void *ctx, nagm_stats *st, const char *who, nagm_progress *pr, char *errbuf);
+
 /* Run the inputs through the AGM aggregation (o->jobs shards) and return all
  * rows in output order: *rows is malloc'd (caller frees), *nrows its length.
  * Returns a nagm_exit code as nagm_run_packets. */

@@ -113,6 +113,59 @@ static void progress(const nagm_stats *st, uint64_t raw_now, double t0, size_t f
         fputc('\n', stderr);
 }
 
+/* Progress of a whole run, for the TTY line. */
+struct nagm_progress {
+    double t0, next;
+    size_t file, nfiles;
+};
+
+int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, nagm_pkt_cb cb,
+                  void *ctx, nagm_stats *st, const char *who, nagm_progress *pr, char *errbuf)
+{
+    nagm_capture *c;
+    char cerr[NAGM_ERRBUF_SIZE];
+    if (nagm_capture_open(path, &c, cerr) != 0) {
+        fprintf(stderr, "%s: %s\n", who, cerr);
+        st->files_bad++;
+        if (o->strict) {
+            snprintf(errbuf, NAGM_ERRBUF_SIZE, "--strict: stopping at bad input: %.440s", cerr);
+            return NAGM_EXIT_ERROR;
+        }
+        return NAGM_EXIT_BADINPUT;
+    }
+    int status = NAGM_EXIT_OK, rc;
+    nagm_frame f;
+    nagm_pkt p;
+    uint64_t n = 0;
+    while ((rc = nagm_capture_next(c, &f)) == 1) {
+        if (nagm_filter_frame(flt, &f, &p, st) && cb(ctx, &p) != 0) {
+            snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
+            status = NAGM_EXIT_ERROR;
+            break;
+        }
+        if (pr && (++n & 0xffff) == 0 && nagm_now_s() >= pr->next) {
+            progress(st, nagm_capture_raw_bytes(c), pr->t0, pr->file, pr->nfiles, 0);
+            pr->next = nagm_now_s() + 0.25;
+        }
+    }
+    if (rc < 0) {
+        fprintf(stderr, "%s: %s\n", who, nagm_capture_error(c));
+        st->files_bad++;
+        if (status == NAGM_EXIT_OK)
+            status = NAGM_EXIT_BADINPUT;
+        if (o->strict) {
+            snprintf(errbuf, NAGM_ERRBUF_SIZE, "--strict: stopping at bad input: %.440s",
+                     nagm_capture_error(c));
+            status = NAGM_EXIT_ERROR;
+        }
+    } else if (status == NAGM_EXIT_OK) {
+        st->files_ok++;
+    }
+    st->input_bytes += nagm_capture_raw_bytes(c);
+    nagm_capture_close(c);
+    return status;
+}
+
 int nagm_run_packets(const nagm_run_opts *o, nagm_pkt_cb cb, void *ctx, nagm_stats *st,
                      char *errbuf)
 {
@@ -126,54 +179,18 @@ int nagm_run_packets(const nagm_run_opts *o, nagm_pkt_cb cb, void *ctx, nagm_sta
         nagm_inputs_free(&in);
         return NAGM_EXIT_USAGE;
     }
-    int status = NAGM_EXIT_OK, stop = 0;
-    double next_progress = t0 + 0.25;
-    for (size_t i = 0; i < in.n && !stop; i++) {
-        nagm_capture *c;
-        char cerr[NAGM_ERRBUF_SIZE];
-        if (nagm_capture_open(in.paths[i], &c, cerr) != 0) {
-            fprintf(stderr, "netagm: %s\n", cerr);
-            st->files_bad++;
-            status = NAGM_EXIT_BADINPUT;
-            if (o->strict) {
-                snprintf(errbuf, NAGM_ERRBUF_SIZE, "--strict: stopping at bad input: %.440s", cerr);
-                status = NAGM_EXIT_ERROR;
-                break;
-            }
-            continue;
+    int status = NAGM_EXIT_OK;
+    nagm_progress pr = {t0, t0 + 0.25, 0, in.n};
+    for (size_t i = 0; i < in.n; i++) {
+        pr.file = i + 1;
+        int rc = nagm_run_file(in.paths[i], o, &flt, cb, ctx, st, "netagm",
+                               o->progress ? &pr : NULL, errbuf);
+        if (rc == NAGM_EXIT_ERROR) {
+            status = rc;
+            break;
         }
-        nagm_frame f;
-        nagm_pkt p;
-        int rc;
-        uint64_t n = 0;
-        while ((rc = nagm_capture_next(c, &f)) == 1) {
-            if (nagm_filter_frame(&flt, &f, &p, st) && cb(ctx, &p) != 0) {
-                snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
-                status = NAGM_EXIT_ERROR;
-                stop = 1;
-                break;
-            }
-            if (o->progress && (++n & 0xffff) == 0 && nagm_now_s() >= next_progress) {
-                progress(st, nagm_capture_raw_bytes(c), t0, i + 1, in.n, 0);
-                next_progress = nagm_now_s() + 0.25;
-            }
-        }
-        if (rc < 0) {
-            fprintf(stderr, "netagm: %s\n", nagm_capture_error(c));
-            st->files_bad++;
-            if (status == NAGM_EXIT_OK)
-                status = NAGM_EXIT_BADINPUT;
-            if (o->strict) {
-                snprintf(errbuf, NAGM_ERRBUF_SIZE, "--strict: stopping at bad input: %.440s",
-                         nagm_capture_error(c));
-                status = NAGM_EXIT_ERROR;
-                stop = 1;
-            }
-        } else if (!stop) {
-            st->files_ok++;
-        }
-        st->input_bytes += nagm_capture_raw_bytes(c);
-        nagm_capture_close(c);
+        if (rc == NAGM_EXIT_BADINPUT)
+            status = rc;
     }
     if (o->progress)
         progress(st, 0, t0, in.n, in.n, 1);

@@ -161,7 +161,12 @@ static int share_inputs(const nagm_run_opts *o, nagm_inputs *in, char *errbuf)
 
 /* ---- 2. reading this rank's files ---------------------------------------------- */
 
-/* The per-file loop of nagm_run_packets, with the rank in every message. */
+static int add_packet(void *agg, const nagm_pkt *p)
+{
+    return nagm_agg_add(agg, p);
+}
+
+/* This rank's files through nagm_run_file, with the rank in every message. */
 static int read_files(const nagm_run_opts *o, nagm_filter *flt, const nagm_inputs *in,
                       const int *owner, nagm_agg *agg, nagm_stats *st, uint64_t *nfiles,
                       char *errbuf)
@@ -171,48 +176,12 @@ static int read_files(const nagm_run_opts *o, nagm_filter *flt, const nagm_input
         if (owner[i] != me)
             continue;
         (*nfiles)++;
-        nagm_capture *c;
-        char cerr[NAGM_ERRBUF_SIZE];
-        if (nagm_capture_open(in->paths[i], &c, cerr) != 0) {
-            fprintf(stderr, "%s: %s\n", mpc_who(), cerr);
-            st->files_bad++;
-            status = NAGM_EXIT_BADINPUT;
-            if (o->strict) {
-                snprintf(errbuf, NAGM_ERRBUF_SIZE, "--strict: stopping at bad input: %.440s",
-                         cerr);
-                return NAGM_EXIT_ERROR;
-            }
-            continue;
-        }
-        nagm_frame f;
-        nagm_pkt p;
-        int rc, stop = 0;
-        while ((rc = nagm_capture_next(c, &f)) == 1) {
-            if (nagm_filter_frame(flt, &f, &p, st) && nagm_agg_add(agg, &p) != 0) {
-                snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
-                status = NAGM_EXIT_ERROR;
-                stop = 1;
-                break;
-            }
-        }
-        if (rc < 0) {
-            fprintf(stderr, "%s: %s\n", mpc_who(), nagm_capture_error(c));
-            st->files_bad++;
-            if (status == NAGM_EXIT_OK)
-                status = NAGM_EXIT_BADINPUT;
-            if (o->strict) {
-                snprintf(errbuf, NAGM_ERRBUF_SIZE, "--strict: stopping at bad input: %.440s",
-                         nagm_capture_error(c));
-                status = NAGM_EXIT_ERROR;
-                stop = 1;
-            }
-        } else if (!stop) {
-            st->files_ok++;
-        }
-        st->input_bytes += nagm_capture_raw_bytes(c);
-        nagm_capture_close(c);
-        if (stop)
-            break;
+        int rc = nagm_run_file(in->paths[i], o, flt, add_packet, agg, st, mpc_who(), NULL,
+                               errbuf);
+        if (rc == NAGM_EXIT_ERROR)
+            return rc;
+        if (rc == NAGM_EXIT_BADINPUT)
+            status = rc;
     }
     return status;
 }
