@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "netagm/mpi.h"
 #include "netagm/pipeline.h"
 
 /* One line per subcommand: prototype here, entry in the table below. */
@@ -66,8 +67,13 @@ int main(int argc, char **argv)
         return NAGM_EXIT_OK;
     }
     for (size_t i = 0; i < NCOMMANDS; i++)
-        if (!strcmp(name, commands[i].name))
+        if (!strcmp(name, commands[i].name)) {
+            /* Only agm runs distributed; under mpirun every rank would
+             * repeat any other command whole. */
+            if (strcmp(name, "agm") && nagm_mpi_refuse(name))
+                return NAGM_EXIT_USAGE;
             return commands[i].run(argc - 1, argv + 1);
+        }
     fprintf(stderr, "netagm: '%s' is not a command. See 'netagm help'.\n", name);
     return NAGM_EXIT_USAGE;
 }

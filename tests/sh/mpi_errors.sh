@@ -91,4 +91,8 @@ kill_rank() { # kill_rank RANK: start a 3-rank job, SIGKILL that rank, check the
 kill_rank 1
 kill_rank 0
 
+# Commands that do not run distributed refuse instead of repeating the job N times.
+mpi 2 extract -q -r "$F1" -o "$TMP/x.csv" > /dev/null 2> "$TMP/x.err"; rc=$?
+check "extract under mpirun: refused (exit $rc)" test "$rc" -ne 0
+check "extract under mpirun: says why" grep -q "does not run under MPI" "$TMP/x.err"
 finish
