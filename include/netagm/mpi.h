@@ -13,6 +13,12 @@
  * every rank writes its own part file). The rows are byte-identical to a
  * single-process run.
  *
+ * A distributed analyze run (nagm_mpi_agm_rows, nagm_mpi_train): the rows
+ * come to rank 0 in output order (from a distributed agm run, or from a
+ * table rank 0 reads); every rank takes a contiguous range of them and the
+ * model is trained with sums over every rank, added in the order a single
+ * process adds them, so the model is the single-process model, bit for bit.
+ *
  * Built without MPI (NETAGM_HAVE_MPI undefined), the functions below are
  * inline stand-ins: a job started by a launcher with several ranks is refused
  * with a message instead of running the same work N times.
@@ -23,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "netagm/ml.h"
 #include "netagm/pipeline.h"
 #include "netagm/sink.h"
 #include "netagm/stats.h"
@@ -121,6 +128,31 @@ int nagm_mpi_agm(const nagm_mpi_agm_job *job);
 int nagm_mpi_rank(void);
 int nagm_mpi_size(void);
 
+/* Collective (analyze -r): aggregate run's inputs as nagm_mpi_agm does
+ * (bad inputs reported by the rank that read them; the MPI summary lines
+ * unless quiet) and hand every row to rank 0 in output order: there *rows
+ * (malloc'd, caller frees) and *n, and *st the statistics of the whole job.
+ * Other ranks get NULL, 0 and zeroed statistics. MPI stays initialised.
+ * Returns the job's nagm_exit status, the same on every rank. */
+int nagm_mpi_agm_rows(const nagm_run_opts *run, int quiet, nagm_agm_row **rows, size_t *n,
+                      nagm_stats *st);
+
+/* Collective: train a model on the n rows rank 0 holds (rows and n are
+ * ignored elsewhere; n >= 1). Each rank gets a contiguous range of them,
+ * cut at multiples of the ML layer's 8,192-row chunks, and every sum goes
+ * over all ranks in chunk order (docs/cluster.md), so every rank gets the
+ * model nagm_model_train computes on all the rows, bit for bit. On rank 0,
+ * assign and pcs (n and n x ncomp) receive every row's assignment and PCs,
+ * and the model's training summary covers every row; elsewhere they may be
+ * NULL. Returns 0 or a negative NAGM_ML_E* code (errbuf set), the same on
+ * every rank. Out of memory ends the job (MPI_Abort). */
+int nagm_mpi_train(const nagm_agm_row *rows, size_t n, const nagm_train_opts *o,
+                   nagm_model **out, nagm_assign *assign, double *pcs, char *errbuf);
+
+/* Collective: the most severe of every rank's status (ERROR, then USAGE,
+ * then BADINPUT, then OK), after waiting for every rank without spinning. */
+int nagm_mpi_agree(int status);
+
 /* Finalise MPI if it was initialised (idempotent; also run at exit). */
 void nagm_mpi_finalize(void);
 
@@ -147,6 +179,28 @@ static inline int nagm_mpi_agm(const nagm_mpi_agm_job *job)
 
 static inline int nagm_mpi_rank(void) { return 0; }
 static inline int nagm_mpi_size(void) { return 1; }
+
+static inline int nagm_mpi_agm_rows(const nagm_run_opts *run, int quiet, nagm_agm_row **rows,
+                                    size_t *n, nagm_stats *st)
+{
+    (void)run;
+    (void)quiet;
+    (void)st;
+    *rows = NULL;
+    *n = 0;
+    fprintf(stderr, "netagm: this netagm was built without MPI support (docs/cluster.md)\n");
+    return NAGM_EXIT_ERROR;
+}
+
+/* One process: the plain training. */
+static inline int nagm_mpi_train(const nagm_agm_row *rows, size_t n, const nagm_train_opts *o,
+                                 nagm_model **out, nagm_assign *assign, double *pcs,
+                                 char *errbuf)
+{
+    return nagm_model_train(rows, n, o, out, assign, pcs, NULL, errbuf);
+}
+
+static inline int nagm_mpi_agree(int status) { return status; }
 static inline void nagm_mpi_finalize(void) {}
 
 #endif

@@ -1,6 +1,9 @@
 /* netagm analyze: captures or an AGM table -> Numerical AGM -> scaler -> PCA
- * -> clusters -> model.json, assignments.csv, report.html (docs/analysis.md). */
+ * -> clusters -> model.json, assignments.csv, report.html (docs/analysis.md).
+ * Under mpirun the rows are read and the model trained by every rank, and
+ * rank 0 writes the results (docs/cluster.md). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include "cli/cli.h"
 #include "netagm/agm_read.h"
 #include "netagm/ml.h"
+#include "netagm/mpi.h"
 #include "netagm/report.h"
 #include "util/clock.h"
 
@@ -83,8 +87,8 @@ static void usage(FILE *fp)
         "                         (default 1)\n"
         "      --cluster-on SPACE scaled (default: the scaled vectors) or pcs (the first\n"
         "                         --pca components)\n"
-        "      --threads N        threads for clustering (default: CPUs, at most 8);\n"
-        "                         results do not depend on it\n"
+        "      --threads N        threads for clustering (default: CPUs, at most 8; under\n"
+        "                         mpirun 1 per rank); results do not depend on it\n"
         "\n" CLI_INPUT_HELP
         "\n"
         "Exit status: 0 done; 1 fatal error (nothing to analyze, unreadable input);\n"
@@ -94,7 +98,10 @@ static void usage(FILE *fp)
         "  netagm analyze -r day/ --out results/\n"
         "  netagm analyze --agm agm.csv --out results/\n"
         "  netagm analyze -r day/ --cluster kmeans -k 6 --seed 7 --out results/\n"
-        "  netagm analyze -r day/ --cluster meanshift --out results/\n",
+        "  netagm analyze -r day/ --cluster meanshift --out results/\n"
+        "  mpirun -np 16 --hostfile hosts netagm analyze -r /data/day/ --out results/\n"
+        "      (every rank reads and trains, rank 0 writes; the model is the\n"
+        "      single-process model: docs/cluster.md)\n",
         fp);
 }
 
@@ -239,6 +246,38 @@ static void print_summary(FILE *fp, const nagm_model *m, const nagm_profile *pr,
     }
 }
 
+/* Under mpirun every rank parses the same command line: only rank 0 says
+ * what is wrong with it (or prints the help). The other ranks' stdout and
+ * stderr go to /dev/null meanwhile; saved[] keeps them (-1: untouched). */
+static void mute_other_ranks(int saved[2])
+{
+    saved[0] = saved[1] = -1;
+    if (nagm_mpi_launched() <= 1 || nagm_mpi_launched_rank() == 0)
+        return;
+    int null = open("/dev/null", O_WRONLY);
+    if (null < 0)
+        return;
+    fflush(stdout);
+    fflush(stderr);
+    saved[0] = dup(1);
+    saved[1] = dup(2);
+    dup2(null, 1);
+    dup2(null, 2);
+    close(null);
+}
+
+static void unmute(int saved[2])
+{
+    fflush(stdout);
+    fflush(stderr);
+    for (int i = 0; i < 2; i++)
+        if (saved[i] >= 0) {
+            dup2(saved[i], i + 1);
+            close(saved[i]);
+            saved[i] = -1;
+        }
+}
+
 int cmd_analyze(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -276,9 +315,10 @@ int cmd_analyze(int argc, char **argv)
     nagm_train_opts_init(&to);
     to.cluster.threads = default_threads();
     const char *agm = NULL, *outdir = "results", *dump = NULL, *title = NULL;
-    int all_protos = 0, want_nagm = 0, no_report = 0, save_agm = 0;
+    int all_protos = 0, want_nagm = 0, no_report = 0, save_agm = 0, threads_given = 0;
     long v;
-    int opt;
+    int opt, muted[2];
+    mute_other_ranks(muted);
     while ((opt = getopt_long(argc, argv, CLI_INPUT_SHORTOPTS "o:k:h", longopts, NULL)) != -1) {
         int r = cli_input_option(&ci, opt, optarg);
         if (r < 0)
@@ -391,12 +431,14 @@ int cmd_analyze(int argc, char **argv)
             if (parse_long(cmd, "--threads", optarg, 1, 64, &v))
                 goto usage_error;
             to.cluster.threads = (int)v;
+            threads_given = 1;
             break;
         case OPT_SAVE_AGM:
             save_agm = 1;
             break;
         case 'h':
             usage(stdout);
+            unmute(muted);
             cli_input_free(&ci);
             return NAGM_EXIT_OK;
         default:
@@ -437,10 +479,30 @@ int cmd_analyze(int argc, char **argv)
         to.tcp_only = !memcmp(tcp, ci.run.protos, sizeof tcp);
     }
     int quiet = ci.quiet;
+    unmute(muted);
 
-    if (make_dir(outdir) != 0) {
-        cli_error(cmd, "cannot create %s: %s", outdir, strerror(errno));
+    /* Under mpirun: every rank reads and trains, rank 0 writes. */
+    int dist = nagm_mpi_active(), me = dist ? nagm_mpi_rank() : 0;
+    if (dist && nagm_mpi_size() < nagm_mpi_launched()) {
+        if (nagm_mpi_launched_rank() == 0)
+            cli_error(cmd, "started by an MPI launcher with %d ranks, but this netagm was built "
+                           "without MPI support (docs/cluster.md)",
+                      nagm_mpi_launched());
         cli_input_free(&ci);
+        return NAGM_EXIT_ERROR;
+    }
+    if (dist && !threads_given)
+        to.cluster.threads = 1; /* one rank per core is the way to use more */
+
+    int mk = me == 0 ? make_dir(outdir) : 0;
+    if (mk != 0)
+        cli_error(cmd, "cannot create %s: %s", outdir, strerror(errno));
+    if (dist)
+        mk = nagm_mpi_agree(mk != 0 ? NAGM_EXIT_ERROR : NAGM_EXIT_OK) != NAGM_EXIT_OK;
+    if (mk != 0) {
+        cli_input_free(&ci);
+        if (dist)
+            nagm_mpi_finalize();
         return NAGM_EXIT_ERROR;
     }
     char *p_model = join_path(outdir, "model.json");
@@ -470,11 +532,13 @@ int cmd_analyze(int argc, char **argv)
 
     /* ---- read ---- */
     double t0 = nagm_now_s();
-    if (agm) {
+    if (agm && me != 0) {
+        /* rank 0 reads the table and sends each rank its share */
+    } else if (agm) {
         if (nagm_agm_read(agm, NAGM_FMT_AUTO, &rows, &n, errbuf) != 0) {
             cli_error(cmd, "%s", errbuf);
             status = NAGM_EXIT_ERROR;
-            goto done;
+            goto read_done;
         }
         rows_read = n;
         size_t w = 0;
@@ -502,10 +566,17 @@ int cmd_analyze(int argc, char **argv)
                     "for the paper's encoding build the table with 'netagm agm --proto tcp'\n",
                     mixed);
     } else {
-        status = nagm_run_agm(&ci.run, &rows, &n, &st, errbuf);
-        if (status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE) {
-            cli_error(cmd, "%s", errbuf);
-            goto done;
+        if (dist) {
+            /* The ranks report their own errors. */
+            status = nagm_mpi_agm_rows(&ci.run, quiet, &rows, &n, &st);
+            if (status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE)
+                goto read_done;
+        } else {
+            status = nagm_run_agm(&ci.run, &rows, &n, &st, errbuf);
+            if (status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE) {
+                cli_error(cmd, "%s", errbuf);
+                goto read_done;
+            }
         }
         have_stats = 1;
         st.rows = n;
@@ -517,11 +588,13 @@ int cmd_analyze(int argc, char **argv)
             snprintf(input_desc + len, sizeof input_desc - len, " (%" PRIu64 " file%s%s)",
                      st.files_ok + st.files_bad, st.files_ok + st.files_bad == 1 ? "" : "s",
                      to.tcp_only ? ", TCP packets" : "");
-        if (cli_report_stats(&ci, &st) != 0 && status == NAGM_EXIT_OK)
+        if (me == 0 && cli_report_stats(&ci, &st) != 0 && status == NAGM_EXIT_OK)
             status = NAGM_EXIT_ERROR;
     }
+read_done:;
     double t_read = nagm_now_s() - t0;
-    if (n == 0) {
+    int fatal = status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE;
+    if (!fatal && me == 0 && n == 0) {
         if (agm && rows_read)
             cli_error(cmd, "nothing to analyze: none of the %" PRIu64 " rows of %s has TCP "
                            "packets (--all-protos analyzes every protocol)",
@@ -533,33 +606,62 @@ int cmd_analyze(int argc, char **argv)
                            " frames read)",
                       to.tcp_only ? "TCP " : "", st.frames);
         status = NAGM_EXIT_ERROR;
+        fatal = 1;
+    }
+    size_t d = 15 + (size_t)to.k_src_port + (size_t)to.k_dst_port + (size_t)to.k_flags;
+    size_t ncomp = to.pca > d ? d : to.pca;
+    if (!fatal && me == 0) {
+        assign = malloc(n * sizeof *assign);
+        pcs = malloc(n * ncomp * sizeof *pcs);
+        if (!assign || !pcs) {
+            cli_error(cmd, "out of memory for %zu rows", n);
+            status = NAGM_EXIT_ERROR;
+            fatal = 1;
+        }
+    }
+    if (dist) {
+        /* Every rank goes on only if rank 0 has rows to train on. */
+        int go = nagm_mpi_agree(fatal ? status : NAGM_EXIT_OK);
+        if (go == NAGM_EXIT_ERROR || go == NAGM_EXIT_USAGE) {
+            status = fatal ? status : go;
+            goto done;
+        }
+    } else if (fatal) {
         goto done;
     }
 
     /* ---- train ---- */
-    size_t d = 15 + (size_t)to.k_src_port + (size_t)to.k_dst_port + (size_t)to.k_flags;
-    size_t ncomp = to.pca > d ? d : to.pca;
-    assign = malloc(n * sizeof *assign);
-    pcs = malloc(n * ncomp * sizeof *pcs);
-    if (!assign || !pcs) {
-        cli_error(cmd, "out of memory for %zu rows", n);
-        status = NAGM_EXIT_ERROR;
-        goto done;
-    }
     double t1 = nagm_now_s();
-    int rc = nagm_model_train(rows, n, &to, &model, assign, pcs, (want_nagm || dump) ? &X : NULL,
+    int rc;
+    if (dist) {
+        rc = nagm_mpi_train(rows, n, &to, &model, assign, pcs, errbuf);
+        /* The encoded matrix, as training computed it (encoding is pure). */
+        if (!rc && me == 0 && (want_nagm || dump)) {
+            if (!(X = malloc(n * nagm_model_dim(model) * sizeof *X))) {
+                cli_error(cmd, "out of memory for %zu rows", n);
+                status = NAGM_EXIT_ERROR;
+                goto finish;
+            }
+            nagm_nagm_encode(&model->enc, rows, n, X);
+        }
+    } else {
+        rc = nagm_model_train(rows, n, &to, &model, assign, pcs, (want_nagm || dump) ? &X : NULL,
                               errbuf);
-    if (rc) {
-        cli_error(cmd, "%s", errbuf);
-        status = NAGM_EXIT_ERROR;
-        goto done;
     }
+    if (rc) {
+        if (me == 0)
+            cli_error(cmd, "%s", errbuf);
+        status = NAGM_EXIT_ERROR;
+        goto finish;
+    }
+    if (me != 0)
+        goto finish; /* rank 0 writes the results */
     snprintf(model->train.input, sizeof model->train.input, "%s", input_desc);
     if (nagm_profiles_compute(rows, assign, n, model->clu.k, &prof) != 0 ||
         !(model->clu.labels = calloc((size_t)model->clu.k, sizeof *model->clu.labels))) {
         cli_error(cmd, "out of memory");
         status = NAGM_EXIT_ERROR;
-        goto done;
+        goto finish;
     }
     for (int c = 0; c < model->clu.k; c++)
         snprintf(model->clu.labels[c], sizeof model->clu.labels[c], "%s", prof[c].label);
@@ -569,21 +671,21 @@ int cmd_analyze(int argc, char **argv)
     if (nagm_model_save(model, p_model, errbuf) != 0) {
         cli_error(cmd, "%s", errbuf);
         status = NAGM_EXIT_ERROR;
-        goto done;
+        goto finish;
     }
     FILE *f = fopen(p_assign, "w");
     if (!f || nagm_assign_write_csv(f, rows, assign, pcs, model->pca.ncomp, model->pca.ncomp, n) ||
         fclose(f) != 0) {
         cli_error(cmd, "cannot write %s: %s", p_assign, strerror(errno));
         status = NAGM_EXIT_ERROR;
-        goto done;
+        goto finish;
     }
     const char *nagm_out = dump ? dump : p_nagm;
     if (nagm_out) {
         f = cli_open_output(nagm_out, "w");
         if (!f) {
             status = NAGM_EXIT_ERROR;
-            goto done;
+            goto finish;
         }
         int bad = nagm_nagm_write_csv(f, &model->enc, rows, X, n) != 0;
         if (f != stdout)
@@ -593,7 +695,7 @@ int cmd_analyze(int argc, char **argv)
         if (bad) {
             cli_error(cmd, "cannot write %s", nagm_out);
             status = NAGM_EXIT_ERROR;
-            goto done;
+            goto finish;
         }
     }
     if (p_agm) {
@@ -606,7 +708,7 @@ int cmd_analyze(int argc, char **argv)
         if (bad) {
             cli_error(cmd, "cannot write %s", p_agm);
             status = NAGM_EXIT_ERROR;
-            goto done;
+            goto finish;
         }
     }
     if (!no_report) {
@@ -649,7 +751,7 @@ int cmd_analyze(int argc, char **argv)
                 remove(tmp);
             free(tmp);
             status = NAGM_EXIT_ERROR;
-            goto done;
+            goto finish;
         }
         free(tmp);
     }
@@ -667,6 +769,11 @@ int cmd_analyze(int argc, char **argv)
         fflush(so);
     }
 
+finish:
+    /* Under mpirun every rank exits with the job's status. */
+    if (dist)
+        status = nagm_mpi_agree(status);
+
 done:
     free(p_model);
     free(p_assign);
@@ -681,9 +788,12 @@ done:
     free(prof);
     nagm_model_free(model);
     cli_input_free(&ci);
+    if (dist)
+        nagm_mpi_finalize();
     return status;
 
 usage_error:
+    unmute(muted);
     cli_input_free(&ci);
     return NAGM_EXIT_USAGE;
 }

@@ -68,9 +68,9 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (!strcmp(name, commands[i].name)) {
-            /* Only agm runs distributed; under mpirun every rank would
-             * repeat any other command whole. */
-            if (strcmp(name, "agm") && nagm_mpi_refuse(name))
+            /* Only agm and analyze run distributed; under mpirun every
+             * rank would repeat any other command whole. */
+            if (strcmp(name, "agm") && strcmp(name, "analyze") && nagm_mpi_refuse(name))
                 return NAGM_EXIT_USAGE;
             return commands[i].run(argc - 1, argv + 1);
         }

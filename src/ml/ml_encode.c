@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ml/ml_comm.h"
 #include "ml/ml_err.h"
 #include "netagm/ml.h"
 
@@ -71,38 +72,123 @@ static int cmp_vc(const void *a, const void *b)
     return (x->value > y->value) - (x->value < y->value);
 }
 
+/* Run-length counts of one field's modes, sorted by value. */
+static size_t count_modes(const nagm_agm_row *rows, size_t n, int f, uint32_t *v, vc *runs)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = rows[i].mode[oh_field[f]];
+    qsort(v, n, sizeof *v, cmp_u32);
+    size_t nr = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && v[j] == v[i])
+            j++;
+        runs[nr].value = v[i];
+        runs[nr].count = j - i;
+        nr++;
+        i = j;
+    }
+    return nr;
+}
+
+static int cmp_vc_value(const void *a, const void *b)
+{
+    const vc *x = a, *y = b;
+    return (x->value > y->value) - (x->value < y->value);
+}
+
 int nagm_nagm_fit(nagm_encoder *e, const nagm_agm_row *rows, size_t n, char *errbuf)
+{
+    return nagm_nagm_fit_comm(e, rows, n, NULL, errbuf);
+}
+
+/* Each process counts its rows' modes; process 0 adds the counts of every
+ * process (integers: exact), chooses the categories and sends them to all.
+ * The message per field is its count of runs, then the runs. */
+int nagm_nagm_fit_comm(nagm_encoder *e, const nagm_agm_row *rows, size_t n,
+                       const nagm_ml_comm *comm, char *errbuf)
 {
     uint32_t *v = malloc((n ? n : 1) * sizeof *v);
     vc *runs = malloc((n ? n : 1) * sizeof *runs);
-    if (!v || !runs) {
-        free(v);
-        free(runs);
-        return nagm_ml_fail(errbuf, NAGM_ML_ENOMEM, "out of memory choosing categories");
+    uint64_t *msg = NULL;
+    size_t p = (size_t)mlc_size(comm), *len = calloc(p, sizeof *len), *off = calloc(p, sizeof *off);
+    uint8_t *all = NULL;
+    vc *merged = NULL;
+    int rc = 0;
+    if (!v || !runs || !len || !off) {
+        rc = mlc_nomem(comm, errbuf, "choosing categories");
+        goto out;
     }
+    size_t w = 0;
     for (int f = 0; f < NAGM_OH_N; f++) {
-        for (size_t i = 0; i < n; i++)
-            v[i] = rows[i].mode[oh_field[f]];
-        qsort(v, n, sizeof *v, cmp_u32);
-        size_t nr = 0;
-        for (size_t i = 0; i < n;) {
-            size_t j = i;
-            while (j < n && v[j] == v[i])
-                j++;
-            runs[nr].value = v[i];
-            runs[nr].count = j - i;
-            nr++;
-            i = j;
+        size_t nr = count_modes(rows, n, f, v, runs);
+        uint64_t *grown = realloc(msg, (w + 1 + 2 * nr) * sizeof *msg);
+        if (!grown) {
+            rc = mlc_nomem(comm, errbuf, "choosing categories");
+            goto out;
         }
-        qsort(runs, nr, sizeof *runs, cmp_vc);
-        e->ncat[f] = nr < (size_t)e->k[f] ? (int)nr : e->k[f];
-        memset(e->cat[f], 0, sizeof e->cat[f]);
-        for (int c = 0; c < e->ncat[f]; c++)
-            e->cat[f][c] = runs[c].value;
+        msg = grown;
+        msg[w++] = nr;
+        for (size_t r = 0; r < nr; r++) {
+            msg[w++] = runs[r].value;
+            msg[w++] = runs[r].count;
+        }
     }
+    if (mlc_gather(comm, msg, w * sizeof *msg, &all, len, off) != 0) {
+        rc = mlc_nomem(comm, errbuf, "choosing categories");
+        goto out;
+    }
+    if (mlc_rank(comm) == 0) {
+        size_t total = 0;
+        for (size_t s = 0; s < p; s++)
+            total += len[s] / sizeof *msg;
+        merged = malloc((total ? total : 1) * sizeof *merged);
+        if (!merged) {
+            rc = mlc_nomem(comm, errbuf, "choosing categories");
+            goto out;
+        }
+        const uint64_t *cur[64], **pos = p <= 64 ? cur : malloc(p * sizeof *pos);
+        if (!pos) {
+            rc = mlc_nomem(comm, errbuf, "choosing categories");
+            goto out;
+        }
+        for (size_t s = 0; s < p; s++)
+            pos[s] = (const uint64_t *)(const void *)(all + off[s]);
+        for (int f = 0; f < NAGM_OH_N; f++) {
+            size_t nm = 0;
+            for (size_t s = 0; s < p; s++) {
+                size_t nr = (size_t)*pos[s]++;
+                for (size_t r = 0; r < nr; r++, pos[s] += 2)
+                    merged[nm++] = (vc){(uint32_t)pos[s][0], pos[s][1]};
+            }
+            /* The same value from several processes: one run. */
+            qsort(merged, nm, sizeof *merged, cmp_vc_value);
+            size_t nr = 0;
+            for (size_t i = 0; i < nm; i++) {
+                if (nr && merged[nr - 1].value == merged[i].value)
+                    merged[nr - 1].count += merged[i].count;
+                else
+                    merged[nr++] = merged[i];
+            }
+            qsort(merged, nr, sizeof *merged, cmp_vc);
+            e->ncat[f] = nr < (size_t)e->k[f] ? (int)nr : e->k[f];
+            memset(e->cat[f], 0, sizeof e->cat[f]);
+            for (int c = 0; c < e->ncat[f]; c++)
+                e->cat[f][c] = merged[c].value;
+        }
+        if (pos != cur)
+            free(pos);
+    }
+    mlc_bcast(comm, e, sizeof *e, 0);
+out:
     free(v);
     free(runs);
-    return 0;
+    free(msg);
+    free(len);
+    free(off);
+    free(all);
+    free(merged);
+    return rc;
 }
 
 const char *nagm_nagm_col_name(const nagm_encoder *e, size_t i, char *buf)

@@ -20,13 +20,22 @@ static inline double nagm_sqdist(const double *a, const double *b, size_t dim)
     return s;
 }
 
-/* A set of points: rows of X, or the rows listed in idx. */
+struct nagm_ml_comm;
+
+/* A set of points: rows of X, or the rows listed in idx (ascending). Row
+ * loops run over the chunks of NAGM_PAR_CHUNK rows of X (0..nrows-1), the
+ * chunk of a point being that of its row, so that a subset's partial sums
+ * fall into the same chunks on one process as across several (ml_comm.h).
+ * With a comm, the set is the union of every process's points in process
+ * order, and X, idx, m and nrows describe this process's share. */
 typedef struct nagm_km_data {
     const double *X;
     size_t dim;
     const size_t *idx; /* NULL: rows 0..m-1 */
     size_t m;
+    size_t nrows;      /* rows of X (>= every idx + 1; m when idx is NULL) */
     int threads;
+    const struct nagm_ml_comm *comm; /* NULL: one process */
 } nagm_km_data;
 
 static inline const double *nagm_km_row(const nagm_km_data *d, size_t i)
@@ -38,8 +47,9 @@ static inline const double *nagm_km_row(const nagm_km_data *d, size_t i)
  * then Lloyd until labels stop changing, the centres move less than
  * tol_rel times the mean column variance, or max_iter). The best run has
  * the smallest inertia; the first one wins ties. centers: k x dim out;
- * labels: m out (nearest final centre, first on ties). Requires m >= 1.
- * Returns 0 or -1 on ENOMEM. */
+ * labels: m out (nearest final centre, first on ties). Requires at least one
+ * point over all processes. Returns 0 or -1 on ENOMEM (a distributed fit
+ * ends the job instead). */
 int nagm_km_fit(const nagm_km_data *d, int k, int n_init, int max_iter, double tol_rel,
                 nagm_rng *rng, double *centers, int32_t *labels, double *inertia, int *n_iter);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ml/ml_comm.h"
 #include "ml/ml_err.h"
 #include "netagm/ml.h"
 #include "util/clock.h"
@@ -47,7 +48,7 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* Distinct sources and windows, first and last time. */
-static int summarize(nagm_train_summary *s, const nagm_agm_row *rows, size_t n)
+int nagm_model_summarize(nagm_train_summary *s, const nagm_agm_row *rows, size_t n)
 {
     nagm_addr *a = malloc(n * sizeof *a);
     int64_t *w = malloc(n * sizeof *w);
@@ -83,50 +84,61 @@ int nagm_model_train(const nagm_agm_row *rows, size_t n, const nagm_train_opts *
                      nagm_model **out, nagm_assign *assign, double *pcs, double **X_out,
                      char *errbuf)
 {
+    return nagm_model_train_comm(rows, n, o, NULL, out, assign, pcs, X_out, errbuf);
+}
+
+int nagm_model_train_comm(const nagm_agm_row *rows, size_t n, const nagm_train_opts *o,
+                          const nagm_ml_comm *comm, nagm_model **out, nagm_assign *assign,
+                          double *pcs, double **X_out, char *errbuf)
+{
     *out = NULL;
     if (X_out)
         *X_out = NULL;
-    if (n == 0)
+    if (mlc_n(comm, n) == 0)
         return nagm_ml_fail(errbuf, NAGM_ML_EEMPTY, "no AGM rows to analyze");
+    size_t n1 = n ? n : 1; /* this process may hold no rows */
     double t0 = nagm_now_s();
     nagm_model *m = calloc(1, sizeof *m);
     if (!m)
-        return nagm_ml_fail(errbuf, NAGM_ML_ENOMEM, "out of memory");
+        return mlc_nomem(comm, errbuf, "training");
     m->version = NAGM_MODEL_VERSION;
     m->tcp_only = o->tcp_only;
     m->cluster_on_pcs = o->cluster_on_pcs;
     double *X = NULL, *Y = NULL;
     int32_t *labels = NULL;
     int rc = nagm_nagm_init(&m->enc, o->k_src_port, o->k_dst_port, o->k_flags, errbuf);
-    if (rc || (rc = nagm_nagm_fit(&m->enc, rows, n, errbuf)) != 0)
+    if (rc || (rc = nagm_nagm_fit_comm(&m->enc, rows, n, comm, errbuf)) != 0)
         goto fail;
     size_t d = nagm_nagm_dim(&m->enc);
     size_t ncomp = o->pca < 1 ? 1 : o->pca > d ? d : o->pca;
-    X = malloc(n * d * sizeof *X);
-    Y = malloc(n * ncomp * sizeof *Y);
-    labels = malloc(n * sizeof *labels);
+    X = malloc(n1 * d * sizeof *X);
+    Y = malloc(n1 * ncomp * sizeof *Y);
+    labels = malloc(n1 * sizeof *labels);
     if (!X || !Y || !labels) {
+        if (mlc_multi(comm))
+            mlc_nomem(comm, errbuf, "for the encoded matrix");
         rc = nagm_ml_fail(errbuf, NAGM_ML_ENOMEM, "out of memory for %zu x %zu matrix", n, d);
         goto fail;
     }
     nagm_nagm_encode(&m->enc, rows, n, X);
     if (X_out) {
-        *X_out = malloc(n * d * sizeof **X_out);
+        *X_out = malloc(n1 * d * sizeof **X_out);
         if (!*X_out) {
-            rc = nagm_ml_fail(errbuf, NAGM_ML_ENOMEM, "out of memory");
+            rc = mlc_nomem(comm, errbuf, "for the encoded matrix");
             goto fail;
         }
         memcpy(*X_out, X, n * d * sizeof *X);
     }
-    if ((rc = nagm_scaler_fit(&m->scaler, X, n, d, errbuf)) != 0)
+    if ((rc = nagm_scaler_fit_comm(&m->scaler, X, n, d, comm, errbuf)) != 0)
         goto fail;
     nagm_scaler_transform(&m->scaler, X, n);
-    if ((rc = nagm_pca_fit(&m->pca, X, n, d, ncomp, errbuf)) != 0)
+    if ((rc = nagm_pca_fit_comm(&m->pca, X, n, d, ncomp, comm, errbuf)) != 0)
         goto fail;
     nagm_pca_transform(&m->pca, X, n, Y);
     const double *space = m->cluster_on_pcs ? Y : X;
     size_t sd = m->cluster_on_pcs ? ncomp : d;
-    if ((rc = nagm_cluster_fit(space, n, sd, &o->cluster, &m->clu, labels, errbuf)) != 0)
+    if ((rc = nagm_cluster_fit_comm(space, n, sd, &o->cluster, comm, &m->clu, labels, errbuf)) !=
+        0)
         goto fail;
     for (size_t i = 0; assign && i < n; i++) {
         assign[i].cluster = nagm_clusters_predict(&m->clu, space + i * sd, &assign[i].distance);
@@ -137,7 +149,8 @@ int nagm_model_train(const nagm_agm_row *rows, size_t n, const nagm_train_opts *
     }
     if (pcs)
         memcpy(pcs, Y, n * ncomp * sizeof *Y);
-    if (summarize(&m->train, rows, n) != 0) {
+    /* Over several processes the caller holding every row summarises. */
+    if (!mlc_multi(comm) && nagm_model_summarize(&m->train, rows, n) != 0) {
         rc = nagm_ml_fail(errbuf, NAGM_ML_ENOMEM, "out of memory");
         goto fail;
     }

@@ -8,10 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ml/ml_comm.h"
 #include "ml/ml_err.h"
 #include "netagm/ml.h"
 
 #define BLOCK 4096
+
+/* OpenBLAS (linked explicitly, see CMakeLists.txt) splits dsyrk and the
+ * eigensolver's work over as many threads as it sees cores, and the split
+ * changes the last bits of the result: the same rows would give a slightly
+ * different model on another machine, or under mpirun, which binds each
+ * rank to a core. The fit runs OpenBLAS on one thread (declared here, not
+ * taken from cblas.h, which may be another BLAS's header). */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 
 void nagm_pca_clear(nagm_pca *p)
 {
@@ -24,71 +34,35 @@ void nagm_pca_clear(nagm_pca *p)
 
 int nagm_pca_fit(nagm_pca *p, const double *X, size_t n, size_t dim, size_t ncomp, char *errbuf)
 {
-    memset(p, 0, sizeof *p);
-    if (dim == 0 || dim > 100000)
-        return nagm_ml_fail(errbuf, NAGM_ML_EINVAL, "PCA: bad dimension %zu", dim);
-    if (ncomp < 1)
-        ncomp = 1;
-    if (ncomp > dim)
-        ncomp = dim;
-    p->dim = dim;
-    p->ncomp = ncomp;
-    p->mean = calloc(dim, sizeof *p->mean);
-    p->components = calloc(ncomp * dim, sizeof *p->components);
-    p->variance = calloc(dim, sizeof *p->variance);
-    p->ratio = calloc(dim, sizeof *p->ratio);
-    double *C = calloc(dim * dim, sizeof *C);
-    double *Z = calloc(dim * dim, sizeof *Z);
-    double *w = calloc(dim, sizeof *w);
-    lapack_int *isuppz = calloc(2 * dim, sizeof *isuppz);
-    size_t brows = n < BLOCK ? (n ? n : 1) : BLOCK;
-    double *B = malloc(brows * dim * sizeof *B);
-    int rc = 0;
-    if (!p->mean || !p->components || !p->variance || !p->ratio || !C || !Z || !w || !isuppz ||
-        !B) {
-        rc = nagm_ml_fail(errbuf, NAGM_ML_ENOMEM, "out of memory in PCA");
-        goto out;
-    }
+    return nagm_pca_fit_comm(p, X, n, dim, ncomp, NULL, errbuf);
+}
 
-    /* Means: the same blocked summation as the scaler. */
-    for (size_t b = 0; b < n; b += BLOCK) {
-        size_t e = b + BLOCK < n ? b + BLOCK : n;
-        memset(w, 0, dim * sizeof *w);
-        for (size_t i = b; i < e; i++)
-            for (size_t j = 0; j < dim; j++)
-                w[j] += X[i * dim + j];
-        for (size_t j = 0; j < dim; j++)
-            p->mean[j] += w[j];
-    }
-    for (size_t j = 0; n && j < dim; j++)
-        p->mean[j] /= (double)n;
+static int pca_fit(nagm_pca *p, const double *X, size_t n_local, size_t dim, size_t ncomp,
+                   const nagm_ml_comm *comm, char *errbuf);
 
-    /* C = sum over blocks of B^T B, B the centred rows of a block (upper
-     * triangle only). */
-    for (size_t b = 0; b < n; b += BLOCK) {
-        size_t e = b + BLOCK < n ? b + BLOCK : n;
-        for (size_t i = b; i < e; i++)
-            for (size_t j = 0; j < dim; j++)
-                B[(i - b) * dim + j] = X[i * dim + j] - p->mean[j];
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)dim, (int)(e - b), 1.0, B,
-                    (int)dim, 1.0, C, (int)dim);
-    }
-    if (n > 1)
-        for (size_t i = 0; i < dim; i++)
-            for (size_t j = i; j < dim; j++)
-                C[i * dim + j] /= (double)(n - 1);
-    else
-        memset(C, 0, dim * dim * sizeof *C);
+/* Not thread-safe: OpenBLAS's thread count is the process's. */
+int nagm_pca_fit_comm(nagm_pca *p, const double *X, size_t n_local, size_t dim, size_t ncomp,
+                      const nagm_ml_comm *comm, char *errbuf)
+{
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    int rc = pca_fit(p, X, n_local, dim, ncomp, comm, errbuf);
+    openblas_set_num_threads(blas_threads);
+    return rc;
+}
 
+/* Eigendecomposition of the covariance C (upper triangle; destroyed) into
+ * p's components, variances and ratios. Returns 0 or -NAGM_ML_ELAPACK. */
+static int eigen(nagm_pca *p, double *C, double *Z, double *w, lapack_int *isuppz, char *errbuf)
+{
+    size_t dim = p->dim, ncomp = p->ncomp;
     lapack_int m = 0;
     lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'A', 'U', (lapack_int)dim, C,
                                      (lapack_int)dim, 0.0, 0.0, 0, 0, 0.0, &m, w, Z,
                                      (lapack_int)dim, isuppz);
-    if (info != 0 || (size_t)m != dim) {
-        rc = nagm_ml_fail(errbuf, NAGM_ML_ELAPACK, "PCA: LAPACKE_dsyevr failed (info %d)",
-                          (int)info);
-        goto out;
-    }
+    if (info != 0 || (size_t)m != dim)
+        return nagm_ml_fail(errbuf, NAGM_ML_ELAPACK, "PCA: LAPACKE_dsyevr failed (info %d)",
+                            (int)info);
 
     /* dsyevr gives ascending eigenvalues, eigenvectors in the columns of Z. */
     double total = 0;
@@ -112,12 +86,123 @@ int nagm_pca_fit(nagm_pca *p, const double *X, size_t n, size_t dim, size_t ncom
             for (size_t j = 0; j < dim; j++)
                 comp[j] = -comp[j] + 0.0; /* + 0.0: no negative zeros in the model */
     }
+    return 0;
+}
+
+/* Over several processes: the block sums of the means and the blocks'
+ * B^T B (upper triangle, packed) are added in block order across processes
+ * (ml_comm.h), so C is bit-identical to a single process's; process 0
+ * decomposes it and sends the result to the others. */
+static int pca_fit(nagm_pca *p, const double *X, size_t n_local, size_t dim, size_t ncomp,
+                   const nagm_ml_comm *comm, char *errbuf)
+{
+    memset(p, 0, sizeof *p);
+    if (dim == 0 || dim > 100000)
+        return nagm_ml_fail(errbuf, NAGM_ML_EINVAL, "PCA: bad dimension %zu", dim);
+    if (ncomp < 1)
+        ncomp = 1;
+    if (ncomp > dim)
+        ncomp = dim;
+    size_t n = mlc_n(comm, n_local), nb = (n_local + BLOCK - 1) / BLOCK;
+    size_t tri = dim * (dim + 1) / 2;
+    int multi = mlc_multi(comm);
+    p->dim = dim;
+    p->ncomp = ncomp;
+    p->mean = calloc(dim, sizeof *p->mean);
+    p->components = calloc(ncomp * dim, sizeof *p->components);
+    p->variance = calloc(dim, sizeof *p->variance);
+    p->ratio = calloc(dim, sizeof *p->ratio);
+    double *C = calloc(dim * dim, sizeof *C);
+    double *Z = calloc(dim * dim, sizeof *Z);
+    double *T = malloc(dim * dim * sizeof *T);
+    double *w = calloc(dim, sizeof *w);
+    lapack_int *isuppz = calloc(2 * dim, sizeof *isuppz);
+    size_t brows = n_local < BLOCK ? (n_local ? n_local : 1) : BLOCK;
+    double *B = malloc(brows * dim * sizeof *B);
+    /* Block partials: the means', and with several processes the packed
+     * covariance blocks' (a single process adds each block as it goes). */
+    double *parts = malloc((nb ? nb : 1) * (multi ? (tri > dim ? tri : dim) : dim) * sizeof *parts);
+    int rc = 0;
+    if (!p->mean || !p->components || !p->variance || !p->ratio || !C || !Z || !T || !w ||
+        !isuppz || !B || !parts) {
+        rc = mlc_nomem(comm, errbuf, "in PCA");
+        goto out;
+    }
+
+    /* Means: the same blocked summation as the scaler. */
+    for (size_t b = 0, t = 0; b < n_local; b += BLOCK, t++) {
+        size_t e = b + BLOCK < n_local ? b + BLOCK : n_local;
+        double *acc = parts + t * dim;
+        memset(acc, 0, dim * sizeof *acc);
+        for (size_t i = b; i < e; i++)
+            for (size_t j = 0; j < dim; j++)
+                acc[j] += X[i * dim + j];
+    }
+    mlc_sum_ordered(comm, parts, nb, dim, p->mean);
+    for (size_t j = 0; n && j < dim; j++)
+        p->mean[j] /= (double)n;
+
+    /* C = sum over blocks of B^T B, B the centred rows of a block (upper
+     * triangle only). Each block's product is formed on its own (beta 0)
+     * and then added, so that the sum is the same whichever process formed
+     * which block. */
+    for (size_t b = 0, t = 0; b < n_local; b += BLOCK, t++) {
+        size_t e = b + BLOCK < n_local ? b + BLOCK : n_local;
+        for (size_t i = b; i < e; i++)
+            for (size_t j = 0; j < dim; j++)
+                B[(i - b) * dim + j] = X[i * dim + j] - p->mean[j];
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)dim, (int)(e - b), 1.0, B,
+                    (int)dim, 0.0, T, (int)dim);
+        double *pk = parts + t * tri;
+        for (size_t i = 0, k = 0; i < dim; i++)
+            for (size_t j = i; j < dim; j++, k++) {
+                if (multi)
+                    pk[k] = T[i * dim + j];
+                else
+                    C[i * dim + j] += T[i * dim + j];
+            }
+    }
+    if (multi) {
+        /* T is free again: the packed sum goes there, then into C. */
+        mlc_sum_ordered(comm, parts, nb, tri, T);
+        for (size_t i = 0, k = 0; i < dim; i++)
+            for (size_t j = i; j < dim; j++, k++)
+                C[i * dim + j] = T[k];
+    }
+    if (n > 1)
+        for (size_t i = 0; i < dim; i++)
+            for (size_t j = i; j < dim; j++)
+                C[i * dim + j] /= (double)(n - 1);
+    else
+        memset(C, 0, dim * dim * sizeof *C);
+
+    char err[NAGM_ML_ERRBUF] = "";
+    int32_t erc = 0;
+    if (mlc_rank(comm) == 0)
+        erc = eigen(p, C, Z, w, isuppz, err);
+    if (multi) {
+        mlc_bcast(comm, &erc, sizeof erc, 0);
+        if (erc) {
+            mlc_bcast(comm, err, sizeof err, 0);
+        } else {
+            mlc_bcast(comm, p->components, ncomp * dim * sizeof *p->components, 0);
+            mlc_bcast(comm, p->variance, dim * sizeof *p->variance, 0);
+            mlc_bcast(comm, p->ratio, dim * sizeof *p->ratio, 0);
+        }
+    }
+    if (erc) {
+        if (errbuf)
+            memcpy(errbuf, err, NAGM_ML_ERRBUF);
+        rc = erc;
+    }
 out:
     free(C);
     free(Z);
+    free(T);
     free(w);
     free(isuppz);
     free(B);
+    free(parts);
     if (rc)
         nagm_pca_clear(p);
     return rc;

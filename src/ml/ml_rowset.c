@@ -29,6 +29,12 @@ static int row_eq(const double *a, const double *b, size_t dim)
 int nagm_rowset_build(nagm_rowset *s, const double *X, const size_t *idx, size_t m, size_t dim,
                       size_t stop_at)
 {
+    return nagm_rowset_build_w(s, X, idx, m, dim, stop_at, NULL);
+}
+
+int nagm_rowset_build_w(nagm_rowset *s, const double *X, const size_t *idx, size_t m, size_t dim,
+                        size_t stop_at, const double *w)
+{
     memset(s, 0, sizeof *s);
     size_t want = stop_at ? (stop_at < m ? stop_at : m) : m;
     size_t cap = 16;
@@ -53,12 +59,12 @@ int nagm_rowset_build(nagm_rowset *s, const double *X, const size_t *idx, size_t
             if (u == SIZE_MAX) {
                 slot[h] = s->n;
                 s->rep[s->n] = r;
-                s->weight[s->n] = 1;
+                s->weight[s->n] = w ? w[i] : 1;
                 s->n++;
                 break;
             }
             if (row_eq(X + s->rep[u] * dim, x, dim)) {
-                s->weight[u] += 1;
+                s->weight[u] += w ? w[i] : 1;
                 break;
             }
             h = (h + 1) & (cap - 1);

@@ -17,6 +17,11 @@ typedef struct nagm_rowset {
  * rows are seen (weights are then partial). Returns 0 or -1 on ENOMEM. */
 int nagm_rowset_build(nagm_rowset *s, const double *X, const size_t *idx, size_t m, size_t dim,
                       size_t stop_at);
+
+/* The same, each row counting w[i] times (w[i] for the i-th row scanned)
+ * instead of once: merges rowsets built on parts of the data. */
+int nagm_rowset_build_w(nagm_rowset *s, const double *X, const size_t *idx, size_t m, size_t dim,
+                        size_t stop_at, const double *w);
 void nagm_rowset_free(nagm_rowset *s);
 
 #endif

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "agg/agg_serial.h"
+#include "mpi/mpi_agm.h"
 #include "mpi/mpi_comm.h"
 #include "mpi/mpi_gather.h"
 #include "mpi/mpi_shuffle.h"
@@ -57,6 +58,11 @@ static int agree(int status)
     static const int back[] = {NAGM_EXIT_OK, NAGM_EXIT_BADINPUT, NAGM_EXIT_USAGE,
                                NAGM_EXIT_ERROR};
     return back[mpc_max_int(severity(status))];
+}
+
+int mpi_agm_agree(int status)
+{
+    return agree(status);
 }
 
 static int fatal_status(int status)
@@ -323,7 +329,7 @@ static void report_mpi(const mpi_shuffle_stats *sh, const mpi_extra *ex, double 
     free(all);
 }
 
-static int run(const nagm_mpi_agm_job *job)
+int mpi_agm_run(const nagm_mpi_agm_job *job)
 {
     const nagm_run_opts *o = job->run;
     double t0 = nagm_now_s();
@@ -517,7 +523,7 @@ static int run(const nagm_mpi_agm_job *job)
 int nagm_mpi_agm(const nagm_mpi_agm_job *job)
 {
     mpc_init();
-    int status = run(job);
+    int status = mpi_agm_run(job);
     mpc_finalize();
     return status;
 }

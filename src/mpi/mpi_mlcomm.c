@@ -1,0 +1,124 @@
+/* The ML layer's collective steps over MPI (mpi_mlcomm.h, ml/ml_comm.h).
+ *
+ * sum_ordered must add the partial sums in one fixed order, which an
+ * MPI_Allreduce does not promise: rank 0 adds its own partials, then each
+ * other rank's in rank order as they arrive, and broadcasts the result.
+ * Rank 0 thus holds one rank's partials at a time (one message, or pieces
+ * of at most 1 GiB). chain passes its state from rank to rank. The other
+ * steps are plain collectives: exact integer sums, maxima, broadcasts and a
+ * gather. */
+#include "mpi/mpi_mlcomm.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi/mpi_comm.h"
+
+#define TAG_PARTS 7301
+#define TAG_CHAIN 7302
+#define PIECE_DOUBLES ((size_t)1 << 27) /* 1 GiB per message */
+
+static void sum_ordered(void *ctx, const double *parts, size_t nparts, size_t width, double *out)
+{
+    (void)ctx;
+    int me = mpc_rank(), p = mpc_size();
+    size_t per = PIECE_DOUBLES / width ? PIECE_DOUBLES / width : 1; /* parts per message */
+    if (me == 0) {
+        for (size_t j = 0; j < width; j++)
+            out[j] = 0.0;
+        nagm_ml_fold_into(out, parts, nparts, width);
+        for (int s = 1; s < p; s++) {
+            void *buf;
+            size_t len;
+            uint64_t count = 0;
+            if (mpc_recv(s, TAG_PARTS, &buf, &len) != 0 || len != sizeof count)
+                mpc_fatal("bad partial sums from rank %d", s);
+            memcpy(&count, buf, sizeof count);
+            free(buf);
+            for (uint64_t got = 0; got < count;) {
+                if (mpc_recv(s, TAG_PARTS, &buf, &len) != 0)
+                    mpc_fatal("out of memory receiving partial sums");
+                size_t k = len / (width * sizeof *out);
+                if (k == 0 || len != k * width * sizeof *out || k > count - got)
+                    mpc_fatal("bad partial sums from rank %d", s);
+                nagm_ml_fold_into(out, buf, k, width);
+                free(buf);
+                got += k;
+            }
+        }
+    } else {
+        uint64_t count = nparts;
+        mpc_send(0, TAG_PARTS, &count, sizeof count);
+        for (size_t at = 0; at < nparts; at += per) {
+            size_t k = nparts - at < per ? nparts - at : per;
+            mpc_send(0, TAG_PARTS, parts + at * width, k * width * sizeof *parts);
+        }
+    }
+    mpc_bcast(out, width * sizeof *out, 0);
+}
+
+static void sum_u64(void *ctx, uint64_t *v, size_t n)
+{
+    (void)ctx;
+    mpc_allreduce_u64(v, n, MPC_SUM);
+}
+
+static void max_f64(void *ctx, double *v, size_t n)
+{
+    (void)ctx;
+    mpc_allreduce_f64(v, n, MPC_MAX);
+}
+
+static void bcast(void *ctx, void *buf, size_t len, int root)
+{
+    (void)ctx;
+    mpc_bcast(buf, len, root);
+}
+
+static void gather(void *ctx, const void *send, size_t len, uint8_t **recv, size_t *recvlen,
+                   size_t *recvoff)
+{
+    (void)ctx;
+    mpc_gatherv(send, len, recv, recvlen, recvoff, 0);
+}
+
+static void chain(void *ctx, double *state, size_t width, void (*step)(void *arg, double *state),
+                  void *arg)
+{
+    (void)ctx;
+    int me = mpc_rank(), p = mpc_size();
+    if (me > 0) {
+        void *buf;
+        size_t len;
+        if (mpc_recv(me - 1, TAG_CHAIN, &buf, &len) != 0 || len != width * sizeof *state)
+            mpc_fatal("bad state from rank %d", me - 1);
+        memcpy(state, buf, len);
+        free(buf);
+    }
+    step(arg, state);
+    if (me < p - 1)
+        mpc_send(me + 1, TAG_CHAIN, state, width * sizeof *state);
+}
+
+static void abort_job(void *ctx, const char *msg)
+{
+    (void)ctx;
+    mpc_fatal("%s", msg);
+}
+
+void mpi_mlcomm_init(nagm_ml_comm *c, size_t row0, size_t n)
+{
+    memset(c, 0, sizeof *c);
+    c->rank = mpc_rank();
+    c->size = mpc_size();
+    c->row0 = row0;
+    c->n = n;
+    c->sum_ordered = sum_ordered;
+    c->sum_u64 = sum_u64;
+    c->max_f64 = max_f64;
+    c->bcast = bcast;
+    c->gather = gather;
+    c->chain = chain;
+    c->abort = abort_job;
+}
