@@ -6,18 +6,70 @@
  * Rank 0 thus holds one rank's partials at a time (one message, or pieces
  * of at most 1 GiB). chain passes its state from rank to rank. The other
  * steps are plain collectives: exact integer sums, maxima, broadcasts and a
- * gather. */
+ * gather.
+ *
+ * A rank that waits (for a slower rank's partial sums, or for rank 0's
+ * result) polls with short sleeps instead of spinning inside MPI, as the agm
+ * driver does: ranks sharing cores (several per node, --oversubscribe, other
+ * jobs) would otherwise take the core the rank they wait for needs. */
 #include "mpi/mpi_mlcomm.h"
 
+#include <mpi.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mpi/mpi_comm.h"
 
 #define TAG_PARTS 7301
 #define TAG_CHAIN 7302
 #define PIECE_DOUBLES ((size_t)1 << 27) /* 1 GiB per message */
+#define PIECE_BYTES ((size_t)1 << 30)
+
+/* Complete req: a few quick tests first (balanced ranks arrive together),
+ * then sleeps of 20 us doubling to 500 us between tests. */
+static void wait_idle(MPI_Request *req)
+{
+    int done = 0;
+    long ns = 20000;
+    for (int i = 0; i < 64; i++) {
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+    }
+    for (;;) {
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        MPI_Test(req, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        if (ns < 500000)
+            ns *= 2;
+    }
+}
+
+static void bcast_idle(void *buf, size_t len, int root)
+{
+    for (size_t at = 0; at < len; at += PIECE_BYTES) {
+        size_t k = len - at < PIECE_BYTES ? len - at : PIECE_BYTES;
+        MPI_Request req;
+        MPI_Ibcast((char *)buf + at, (int)k, MPI_BYTE, root, MPI_COMM_WORLD, &req);
+        wait_idle(&req);
+    }
+}
+
+static void allreduce_idle(void *v, size_t n, MPI_Datatype t, size_t width, MPI_Op op)
+{
+    size_t piece = PIECE_BYTES / width;
+    for (size_t at = 0; at < n; at += piece) {
+        size_t k = n - at < piece ? n - at : piece;
+        MPI_Request req;
+        MPI_Iallreduce(MPI_IN_PLACE, (char *)v + at * width, (int)k, t, op, MPI_COMM_WORLD,
+                       &req);
+        wait_idle(&req);
+    }
+}
 
 static void sum_ordered(void *ctx, const double *parts, size_t nparts, size_t width, double *out)
 {
@@ -32,7 +84,7 @@ static void sum_ordered(void *ctx, const double *parts, size_t nparts, size_t wi
             void *buf;
             size_t len;
             uint64_t count = 0;
-            if (mpc_recv(s, TAG_PARTS, &buf, &len) != 0 || len != sizeof count)
+            if (mpc_recv_idle(s, TAG_PARTS, &buf, &len) != 0 || len != sizeof count)
                 mpc_fatal("bad partial sums from rank %d", s);
             memcpy(&count, buf, sizeof count);
             free(buf);
@@ -55,25 +107,25 @@ static void sum_ordered(void *ctx, const double *parts, size_t nparts, size_t wi
             mpc_send(0, TAG_PARTS, parts + at * width, k * width * sizeof *parts);
         }
     }
-    mpc_bcast(out, width * sizeof *out, 0);
+    bcast_idle(out, width * sizeof *out, 0);
 }
 
 static void sum_u64(void *ctx, uint64_t *v, size_t n)
 {
     (void)ctx;
-    mpc_allreduce_u64(v, n, MPC_SUM);
+    allreduce_idle(v, n, MPI_UINT64_T, sizeof *v, MPI_SUM);
 }
 
 static void max_f64(void *ctx, double *v, size_t n)
 {
     (void)ctx;
-    mpc_allreduce_f64(v, n, MPC_MAX);
+    allreduce_idle(v, n, MPI_DOUBLE, sizeof *v, MPI_MAX);
 }
 
 static void bcast(void *ctx, void *buf, size_t len, int root)
 {
     (void)ctx;
-    mpc_bcast(buf, len, root);
+    bcast_idle(buf, len, root);
 }
 
 static void gather(void *ctx, const void *send, size_t len, uint8_t **recv, size_t *recvlen,
@@ -91,7 +143,7 @@ static void chain(void *ctx, double *state, size_t width, void (*step)(void *arg
     if (me > 0) {
         void *buf;
         size_t len;
-        if (mpc_recv(me - 1, TAG_CHAIN, &buf, &len) != 0 || len != width * sizeof *state)
+        if (mpc_recv_idle(me - 1, TAG_CHAIN, &buf, &len) != 0 || len != width * sizeof *state)
             mpc_fatal("bad state from rank %d", me - 1);
         memcpy(state, buf, len);
         free(buf);
