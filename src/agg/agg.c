@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agg/agg_window.h"
+#include "agg/row_order.h"
 #include "netagm/agg.h"
 
 struct nagm_agg {
@@ -159,12 +160,6 @@ size_t nagm_agg_memory(const nagm_agg *a)
     return n;
 }
 
-static int row_src_cmp(const void *x, const void *y)
-{
-    const nagm_agm_row *a = x, *b = y;
-    return nagm_addr_cmp(&a->src, &b->src);
-}
-
 /* End of the window starting at start. A capture's timestamps saturate at
  * INT64_MAX, so the last window's end does too rather than overflow. */
 static int64_t window_end(const nagm_agg *a, int64_t start)
@@ -204,7 +199,7 @@ size_t nagm_agg_take(nagm_agg *a, int64_t before_ns, nagm_agm_row **rows)
             end = a->max_ts;
         }
         aggw_rows(w, start, end, out + at);
-        qsort(out + at, w->nrecs, sizeof *out, row_src_cmp);
+        agg_rows_sort_src(out + at, w->nrecs);
         at += w->nrecs;
         aggw_free(a->wins[i]);
     }

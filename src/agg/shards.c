@@ -5,9 +5,10 @@
  * and N - 1 worker threads the others (so -j N uses N threads in all). The
  * reader decodes and appends each packet to its shard's current batch, and a
  * full batch is handed over through a bounded ring (no per-packet locks; the
- * reader blocks when a shard's ring is full). A source lives in exactly one shard, so shards never
- * merge; the rows of all shards are sorted into output order at the end,
- * which makes the output byte-identical for every N.
+ * reader blocks when a shard's ring is full). A source lives in exactly one
+ * shard, so shards never merge; each shard's rows come out sorted and are
+ * merged into output order at the end, which makes the output byte-identical
+ * for every N.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/row_order.h"
 #include "netagm/agg.h"
 #include "netagm/pipeline.h"
 #include "util/hash.h"
@@ -162,7 +164,9 @@ static int shards_start(run_ctx *rc)
     return 0;
 }
 
-/* Collect every state's rows in output order. Returns 0 or -1 (ENOMEM). */
+/* Collect every state's rows in output order. Each state's rows come out of
+ * nagm_agg_take already in order, so one state's are handed over as they are
+ * and several are merged. Returns 0 or -1 (ENOMEM). */
 static int collect_rows(nagm_agg **aggs, int n, int64_t window_ns, nagm_agm_row **rows,
                         size_t *nrows)
 {
@@ -173,35 +177,46 @@ static int collect_rows(nagm_agg **aggs, int n, int64_t window_ns, nagm_agm_row 
         if (nagm_agg_max_ts(aggs[i]) > hi)
             hi = nagm_agg_max_ts(aggs[i]);
     }
+    nagm_agm_row **part = calloc((size_t)n, sizeof *part);
+    const nagm_agm_row **cur = calloc((size_t)n, sizeof *cur);
+    size_t *count = calloc((size_t)n, sizeof *count);
+    int rc = part && cur && count ? 0 : -1;
     size_t total = 0;
-    for (int i = 0; i < n; i++)
-        total += nagm_agg_nrecords(aggs[i]);
-    nagm_agm_row *out = malloc(sizeof *out * (total ? total : 1));
-    if (!out)
-        return -1;
-    size_t at = 0;
-    for (int i = 0; i < n; i++) {
-        nagm_agm_row *part;
-        size_t k = nagm_agg_take(aggs[i], INT64_MAX, &part);
-        if (k == (size_t)-1) {
-            free(out);
-            return -1;
+    for (int i = 0; i < n && rc == 0; i++) {
+        count[i] = nagm_agg_take(aggs[i], INT64_MAX, &part[i]);
+        if (count[i] == (size_t)-1) {
+            count[i] = 0;
+            rc = -1;
         }
-        if (k)
-            memcpy(out + at, part, sizeof *out * k);
-        free(part);
-        at += k;
+        if (window_ns == 0)
+            for (size_t r = 0; r < count[i]; r++) {
+                /* One window over the whole input, whichever shard saw the ends. */
+                part[i][r].window_start_ns = lo;
+                part[i][r].window_end_ns = hi;
+            }
+        total += count[i];
+        cur[i] = part[i];
     }
-    if (window_ns == 0)
-        for (size_t i = 0; i < at; i++) {
-            /* One window over the whole input, whichever shard saw the ends. */
-            out[i].window_start_ns = lo;
-            out[i].window_end_ns = hi;
-        }
-    if (n > 1)
-        qsort(out, at, sizeof *out, nagm_agm_row_cmp);
+    nagm_agm_row *out = NULL;
+    if (rc == 0 && n == 1) {
+        out = part[0];
+        part[0] = NULL;
+    } else if (rc == 0) {
+        out = malloc(sizeof *out * (total ? total : 1));
+        if (out)
+            agg_rows_merge(out, cur, count, n);
+        else
+            rc = -1;
+    }
+    for (int i = 0; part && i < n; i++)
+        free(part[i]);
+    free(part);
+    free(cur);
+    free(count);
+    if (rc != 0)
+        return -1;
     *rows = out;
-    *nrows = at;
+    *nrows = total;
     return 0;
 }
 

@@ -20,15 +20,82 @@ int nagm_addr_cmp(const nagm_addr *a, const nagm_addr *b)
     return memcmp(a->b, b->b, a->family == 4 ? 4 : 16);
 }
 
+/* Dotted quad of b[0..4) at p; returns the end. */
+static char *put_v4(char *p, const uint8_t *b)
+{
+    for (int i = 0; i < 4; i++) {
+        unsigned v = b[i];
+        if (i)
+            *p++ = '.';
+        if (v >= 100)
+            *p++ = (char)('0' + v / 100);
+        if (v >= 10)
+            *p++ = (char)('0' + v / 10 % 10);
+        *p++ = (char)('0' + v % 10);
+    }
+    return p;
+}
+
+/* Lower-case hex of a 16-bit group without leading zeros; returns the end. */
+static char *put_group(char *p, unsigned g)
+{
+    static const char hex[] = "0123456789abcdef";
+    int shift = 12;
+    while (shift > 0 && !(g >> shift))
+        shift -= 4;
+    for (; shift >= 0; shift -= 4)
+        *p++ = hex[(g >> shift) & 15];
+    return p;
+}
+
+/* RFC 5952 text form, written the way glibc's inet_ntop does: the longest
+ * run of two or more zero groups (the first of equal runs) becomes "::", and
+ * ::a.b.c.d / ::ffff:a.b.c.d end in a dotted quad. By hand because glibc
+ * formats every group with sprintf (tested against inet_ntop). */
+static char *put_v6(char *p, const uint8_t *b)
+{
+    unsigned g[8];
+    for (int i = 0; i < 8; i++)
+        g[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (g[i]) {
+            i++;
+            continue;
+        }
+        int j = i;
+        while (j < 8 && !g[j])
+            j++;
+        if (j - i > best_len) {
+            best = i;
+            best_len = j - i;
+        }
+        i = j;
+    }
+    if (best_len < 2)
+        best = -1;
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            *p++ = ':';
+            i += best_len - 1;
+            if (i == 7)
+                *p++ = ':';
+            continue;
+        }
+        if (i)
+            *p++ = ':';
+        if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && g[5] == 0xffff)))
+            return put_v4(p, b + 12);
+        p = put_group(p, g[i]);
+    }
+    return p;
+}
+
 size_t nagm_addr_format(const nagm_addr *a, char *out)
 {
-    /* glibc's inet_ntop follows RFC 5952 (lower case, longest zero run
-     * compressed, a single zero field not compressed, IPv4-mapped form). */
-    if (!inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->b, out, NAGM_ADDR_STRLEN)) {
-        out[0] = '\0';
-        return 0;
-    }
-    return strlen(out);
+    char *e = a->family == 6 ? put_v6(out, a->b) : put_v4(out, a->b);
+    *e = '\0';
+    return (size_t)(e - out);
 }
 
 int nagm_addr_parse(const char *s, nagm_addr *out)

@@ -12,6 +12,11 @@ typedef struct text_sink {
     int own_fp;
     int header_done;
     int json;
+    /* Text of the last window start and end: the same for every row of a
+     * window, so formatted once a window. */
+    int64_t ts_ns[2];
+    size_t ts_len[2];
+    char ts[2][NAGM_TS_STRLEN];
 } text_sink;
 
 nagm_format nagm_format_from_name(const char *name)
@@ -62,14 +67,27 @@ static char *put_text(char *p, const char *s, size_t n, int json)
     return p;
 }
 
+/* Text of timestamp i (0 start, 1 end) of row r, from the cache. */
+static const char *row_ts(text_sink *t, int i, int64_t ns, size_t *len)
+{
+    if (t->ts_len[i] == 0 || t->ts_ns[i] != ns) {
+        t->ts_ns[i] = ns;
+        t->ts_len[i] = nagm_ts_format(ns, t->ts[i]);
+    }
+    *len = t->ts_len[i];
+    return t->ts[i];
+}
+
 /* Write one row's 25 values in column order: CSV separates with ',',
  * JSON writes "key":value pairs. */
-static void write_row(FILE *fp, const nagm_agm_row *r, int json)
+static void write_row(text_sink *t, const nagm_agm_row *r)
 {
-    char ts0[NAGM_TS_STRLEN], ts1[NAGM_TS_STRLEN], src[NAGM_ADDR_STRLEN], dst[NAGM_ADDR_STRLEN];
+    char src[NAGM_ADDR_STRLEN], dst[NAGM_ADDR_STRLEN];
     char line[1024], *p = line;
-    size_t n0 = nagm_ts_format(r->window_start_ns, ts0);
-    size_t n1 = nagm_ts_format(r->window_end_ns, ts1);
+    int json = t->json;
+    size_t n0, n1;
+    const char *ts0 = row_ts(t, 0, r->window_start_ns, &n0);
+    const char *ts1 = row_ts(t, 1, r->window_end_ns, &n1);
     size_t ns = nagm_addr_format(&r->src, src);
     size_t nd = nagm_addr_format(&r->dst_ip_mode, dst);
     if (json)
@@ -86,7 +104,7 @@ static void write_row(FILE *fp, const nagm_agm_row *r, int json)
         p = nagm_put_u64(put_sep(p, col++, json), r->mode_pkts[f]);
     }
     p = json ? NAGM_PUT_LIT(p, "}\n") : NAGM_PUT_LIT(p, "\r\n");
-    fwrite(line, 1, (size_t)(p - line), fp);
+    fwrite(line, 1, (size_t)(p - line), t->fp);
 }
 
 static int text_write(nagm_sink *s, const nagm_agm_row *rows, size_t n)
@@ -99,7 +117,7 @@ static int text_write(nagm_sink *s, const nagm_agm_row *rows, size_t n)
         t->header_done = 1;
     }
     for (size_t i = 0; i < n; i++)
-        write_row(t->fp, &rows[i], t->json);
+        write_row(t, &rows[i]);
     if (ferror(t->fp)) {
         snprintf(s->err, sizeof s->err, "write error");
         return NAGM_SINK_ERROR;

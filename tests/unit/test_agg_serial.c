@@ -15,16 +15,11 @@
 #include "agg/agg_serial.h"
 #include "netagm/agg.h"
 #include "netagm/pipeline.h"
+#include "xorshift.h"
 
 static uint64_t rng_state = 0x243f6a8885a308d3ULL;
 
-static uint64_t rnd(void)
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return rng_state;
-}
+static uint64_t rnd(void) { return xorshift64(&rng_state); }
 
 /* A packet from a small, skewed population: IPv4 and IPv6 sources, a few
  * busy ones with many distinct values, times spread over several windows. */
