@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg/row_order.h"
 #include "netagm/agg.h"
 #include "netagm/stream.h"
 
@@ -302,7 +303,7 @@ int nagm_stream_due(const nagm_stream *s)
 static int take_closed(nagm_stream *s, int64_t thr)
 {
     nagm_agm_row **parts = NULL;
-    size_t *counts = NULL, total = 0, nparts = 0;
+    size_t *counts = NULL, total = 0;
     int rc = -1;
     if (s->nlanes) {
         parts = calloc(s->nlanes, sizeof *parts);
@@ -321,8 +322,6 @@ static int take_closed(nagm_stream *s, int64_t thr)
             goto out;
         counts[i] = k;
         total += k;
-        if (k)
-            nparts++;
     }
     if (total) {
         size_t left = s->npend - s->atpend;
@@ -331,19 +330,41 @@ static int take_closed(nagm_stream *s, int64_t thr)
             goto out;
         if (left)
             memcpy(np, s->pend + s->atpend, sizeof *np * left);
-        size_t at = left;
-        for (size_t i = 0; i < s->nlanes; i++)
-            if (counts[i]) {
-                memcpy(np + at, parts[i], sizeof *np * counts[i]);
-                at += counts[i];
+        /* Each lane's rows are in output order: merge them (a sort when
+         * many lanes have rows, where picking the least head costs more). */
+        const nagm_agm_row **cur = malloc(sizeof *cur * s->nlanes);
+        size_t *cnt = malloc(sizeof *cnt * s->nlanes);
+        if (!cur || !cnt) {
+            free(cur);
+            free(cnt);
+            free(np);
+            goto out;
+        }
+        int nparts = 0;
+        for (size_t i = 0; i < s->nlanes; i++) {
+            if (!counts[i])
+                continue;
+            if (s->o.window_ns == 0)
+                for (size_t r = 0; r < counts[i]; r++) {
+                    parts[i][r].window_start_ns = s->min_ts;
+                    parts[i][r].window_end_ns = s->max_ts;
+                }
+            cur[nparts] = parts[i];
+            cnt[nparts++] = counts[i];
+        }
+        if (nparts <= 16) {
+            agg_rows_merge(np + left, cur, cnt, nparts);
+        } else {
+            nagm_agm_row *to = np + left;
+            for (int i = 0; i < nparts; i++) {
+                memcpy(to, cur[i], sizeof *to * cnt[i]);
+                to += cnt[i];
             }
-        if (s->o.window_ns == 0)
-            for (size_t i = left; i < at; i++) {
-                np[i].window_start_ns = s->min_ts;
-                np[i].window_end_ns = s->max_ts;
-            }
-        if (nparts > 1)
             qsort(np + left, total, sizeof *np, nagm_agm_row_cmp);
+        }
+        free(cur);
+        free(cnt);
+        size_t at = left + total;
         free(s->pend);
         s->pend = np;
         s->npend = at;
