@@ -308,6 +308,17 @@ int nagm_nagm_write_csv(FILE *fp, const nagm_encoder *e, const nagm_agm_row *row
 int nagm_assign_write_csv(FILE *fp, const nagm_agm_row *rows, const nagm_assign *a,
                           const double *pcs, size_t ncomp, size_t npc, size_t n);
 
+/* The same table as Parquet at path ("-": standard output, refused when it
+ * is a terminal), column for column (docs/parquet.md, "The assignments
+ * table"): src_ip STRING, window_start and window_end TIMESTAMP(MICROS,
+ * UTC), cluster INT32, distance and pc1..pcN DOUBLE, then the 22 AGM
+ * features typed as in the AGM table. opts (parquet.h) may be NULL for the
+ * defaults. Returns 0, or -NAGM_ML_EIO / -NAGM_ML_ENOMEM with errbuf set. */
+struct nagm_parquet_opts;
+int nagm_assign_write_parquet(const char *path, const nagm_agm_row *rows, const nagm_assign *a,
+                              const double *pcs, size_t ncomp, size_t npc, size_t n,
+                              const struct nagm_parquet_opts *opts, char *errbuf);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,8 +2,8 @@
  * apache/parquet-format parquet.thrift).
  *
  * A small columnar writer for flat tables of REQUIRED columns: INT32 and INT64
- * with integer annotations, INT64 TIMESTAMP(MICROS, UTC) and BYTE_ARRAY
- * STRING. Values are buffered per column for the current row group, cut into
+ * with integer annotations, INT64 TIMESTAMP(MICROS, UTC), BYTE_ARRAY STRING
+ * and DOUBLE. Values are buffered per column for the current row group, cut into
  * data pages (v1) of about opts.page_bytes, dictionary-encoded (RLE_DICTIONARY,
  * falling back to PLAIN when a column's dictionary outgrows one page) or
  * PLAIN, and compressed with the chosen codec. A row group is written when its
@@ -15,7 +15,8 @@
  * to a pipe or standard output; nothing is readable until the footer is
  * written by nagm_pq_close.
  *
- * Also here: the AGM-row sink (docs/parquet.md lists its schema).
+ * Also here: the AGM-row sink, with or without a model's cluster and
+ * distance (docs/parquet.md lists the schemas).
  */
 #ifndef NETAGM_PARQUET_H
 #define NETAGM_PARQUET_H
@@ -76,13 +77,19 @@ typedef enum nagm_pq_type {
     NAGM_PQ_INT32 = 0, /* INT32, INTEGER(32, signed) */
     NAGM_PQ_INT64,     /* INT64, INTEGER(64, signed) */
     NAGM_PQ_TS_MICROS, /* INT64, TIMESTAMP(isAdjustedToUTC=true, MICROS) */
-    NAGM_PQ_STRING     /* BYTE_ARRAY, STRING (UTF-8) */
+    NAGM_PQ_STRING,    /* BYTE_ARRAY, STRING (UTF-8) */
+    NAGM_PQ_DOUBLE     /* DOUBLE (IEEE 754 binary64), no annotation; always
+                          PLAIN. Statistics: nan_count always; min/max by
+                          value, a zero bound written as -0.0 (min) or +0.0
+                          (max) as parquet.thrift asks, and no bounds at all
+                          for a column chunk that holds a NaN */
 } nagm_pq_type;
 
 typedef struct nagm_pq_column {
     const char *name;  /* column name; borrowed until nagm_pq_open returns */
     nagm_pq_type type;
-    int dictionary;    /* 1: try RLE_DICTIONARY (low-cardinality columns) */
+    int dictionary;    /* 1: try RLE_DICTIONARY (low-cardinality columns);
+                          ignored for DOUBLE */
 } nagm_pq_column;
 
 typedef struct nagm_pq_writer nagm_pq_writer;
@@ -103,12 +110,15 @@ int nagm_pq_open_fp(FILE *fp, int own_fp, const nagm_pq_column *cols, size_t nco
 
 /* Set column col of the current row. Each column must be set exactly once per
  * row, with the setter of its type (INT32: put_i32; INT64 and TS_MICROS:
- * put_i64 (microseconds since the epoch for TS_MICROS); STRING: put_str).
+ * put_i64 (microseconds since the epoch for TS_MICROS); STRING: put_str;
+ * DOUBLE: put_f64, any value including NaN and infinities, stored bit for
+ * bit).
  * Failures (ENOMEM, wrong type) are sticky and reported by nagm_pq_end_row
  * and nagm_pq_close. Not thread-safe. */
 void nagm_pq_put_i32(nagm_pq_writer *w, size_t col, int32_t v);
 void nagm_pq_put_i64(nagm_pq_writer *w, size_t col, int64_t v);
 void nagm_pq_put_str(nagm_pq_writer *w, size_t col, const char *s, size_t n);
+void nagm_pq_put_f64(nagm_pq_writer *w, size_t col, double v);
 
 /* Finish the current row; writes out a row group when it is full.
  * Returns 0, or -1 on error (then see nagm_pq_error; the file is unusable). */
@@ -136,6 +146,20 @@ void nagm_pq_abort(nagm_pq_writer *w);
  * *_mode_pkts are INT64; the other modes INT32. opts may be NULL.
  * Returns NULL with errbuf (NAGM_PQ_ERRBUF_SIZE bytes) set on failure. */
 nagm_sink *nagm_sink_parquet_new(const char *path, const nagm_parquet_opts *opts, char *errbuf);
+
+/* The same with two more columns after the 25: cluster (INT32) and distance
+ * (DOUBLE), a model's assignment of each row (stream --model). Rows go in
+ * through nagm_sink_parquet_write_scored; the sink's plain write() refuses
+ * them (it has no scores). */
+nagm_sink *nagm_sink_parquet_scored_new(const char *path, const nagm_parquet_opts *opts,
+                                        char *errbuf);
+
+/* Write n rows with their scores (score[i] belongs to rows[i]; stream.h's
+ * nagm_row_score) to a sink from nagm_sink_parquet_scored_new. score may be
+ * NULL only when n is 0. Returns a nagm_sink_status (s->err says why). */
+struct nagm_row_score;
+int nagm_sink_parquet_write_scored(nagm_sink *s, const nagm_agm_row *rows,
+                                   const struct nagm_row_score *score, size_t n);
 
 /* Nanoseconds to microseconds, rounding toward minus infinity. */
 int64_t nagm_ns_to_us_floor(int64_t ns);

@@ -299,6 +299,13 @@ struct nagm_wsink {
 nagm_wsink *nagm_wsink_files_new(const char *path, nagm_format fmt, int64_t window_ns,
                                  char *errbuf);
 
+/* The same for rows scored by a model (scored = 1): every window comes with
+ * w->score, CSV and JSON Lines rows end with cluster and distance, and a
+ * Parquet file has the two columns cluster (INT32) and distance (DOUBLE)
+ * after the 25 (docs/parquet.md). scored = 0 is nagm_wsink_files_new. */
+nagm_wsink *nagm_wsink_files_new_scored(const char *path, nagm_format fmt, int64_t window_ns,
+                                        int scored, char *errbuf);
+
 /* Kafka producer: one JSON row per message (the JSONL text, with cluster and
  * distance when scored), key src_ip (text form), idempotent producer.
  * spec: "kafka://BROKERS/TOPIC[?prop=value&...]". */

@@ -1,5 +1,6 @@
 /* netagm analyze: captures or an AGM table -> Numerical AGM -> scaler -> PCA
- * -> clusters -> model.json, assignments.csv, report.html (docs/analysis.md).
+ * -> clusters -> model.json, assignments.csv (or Parquet), report.html
+ * (docs/analysis.md).
  * Under mpirun the rows are read and the model trained by every rank, and
  * rank 0 writes the results (docs/cluster.md). */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_parquet.h"
 #include "netagm/agm_read.h"
 #include "netagm/ml.h"
 #include "netagm/mpi.h"
@@ -40,6 +42,7 @@ enum {
     OPT_TITLE,
     OPT_THREADS,
     OPT_SAVE_AGM,
+    OPT_ASSIGNMENTS,
 };
 
 static void usage(FILE *fp)
@@ -61,11 +64,14 @@ static void usage(FILE *fp)
         "Output:\n"
         "  -o, --out DIR          results directory, created if needed (default: results):\n"
         "                         model.json, assignments.csv, report.html\n"
+        "      --assignments FILE write the assignments to FILE instead of\n"
+        "                         DIR/assignments.csv: FILE.parquet is Parquet (same\n"
+        "                         columns), any other name CSV; - is standard output\n"
         "      --nagm             also write DIR/nagm.csv, the encoded matrix (unscaled)\n"
         "      --dump-nagm FILE   write the encoded matrix to FILE instead\n"
         "      --save-agm         also write DIR/agm.csv, the AGM table analysed\n"
         "      --no-report        do not write report.html\n"
-        "      --title TEXT       report title\n"
+        "      --title TEXT       report title\n" CLI_PARQUET_HELP
         "\n"
         "Encoding:\n"
         "      --all-protos       keep every protocol, not only TCP\n"
@@ -305,6 +311,8 @@ int cmd_analyze(int argc, char **argv)
         {"title", required_argument, NULL, OPT_TITLE},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"save-agm", no_argument, NULL, OPT_SAVE_AGM},
+        {"assignments", required_argument, NULL, OPT_ASSIGNMENTS},
+        CLI_PARQUET_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -315,12 +323,20 @@ int cmd_analyze(int argc, char **argv)
     nagm_train_opts_init(&to);
     to.cluster.threads = default_threads();
     const char *agm = NULL, *outdir = "results", *dump = NULL, *title = NULL;
+    const char *assign_path = NULL;
+    cli_parquet pq;
+    cli_parquet_init(&pq);
     int all_protos = 0, want_nagm = 0, no_report = 0, save_agm = 0, threads_given = 0;
     long v;
     int opt, muted[2];
     mute_other_ranks(muted);
     while ((opt = getopt_long(argc, argv, CLI_INPUT_SHORTOPTS "o:k:h", longopts, NULL)) != -1) {
         int r = cli_input_option(&ci, opt, optarg);
+        if (r < 0)
+            goto usage_error;
+        if (r > 0)
+            continue;
+        r = cli_parquet_option(&pq, cmd, opt, optarg);
         if (r < 0)
             goto usage_error;
         if (r > 0)
@@ -436,6 +452,9 @@ int cmd_analyze(int argc, char **argv)
         case OPT_SAVE_AGM:
             save_agm = 1;
             break;
+        case OPT_ASSIGNMENTS:
+            assign_path = optarg;
+            break;
         case 'h':
             usage(stdout);
             unmute(muted);
@@ -461,6 +480,19 @@ int cmd_analyze(int argc, char **argv)
     }
     if (agm && (ci.run.window_ns || ci.run.proto_filter || ci.run.bpf)) {
         cli_error(cmd, "-w, --proto and --bpf apply to captures, not to an AGM table");
+        goto usage_error;
+    }
+    /* The assignments are CSV unless their file is named .parquet. */
+    nagm_format assign_fmt;
+    if (cli_parquet_format(&pq, cmd, assign_path ? assign_path : "assignments.csv",
+                           assign_path && nagm_format_from_path(assign_path) == NAGM_FMT_PARQUET
+                               ? NAGM_FMT_PARQUET
+                               : NAGM_FMT_CSV,
+                           &assign_fmt) != 0)
+        goto usage_error;
+    int to_stdout = (dump && !strcmp(dump, "-")) + (assign_path && !strcmp(assign_path, "-"));
+    if (to_stdout > 1) {
+        cli_error(cmd, "--dump-nagm - and --assignments - cannot both use standard output");
         goto usage_error;
     }
     if (!agm) {
@@ -506,7 +538,7 @@ int cmd_analyze(int argc, char **argv)
         return NAGM_EXIT_ERROR;
     }
     char *p_model = join_path(outdir, "model.json");
-    char *p_assign = join_path(outdir, "assignments.csv");
+    char *p_assign = assign_path ? strdup(assign_path) : join_path(outdir, "assignments.csv");
     char *p_report = join_path(outdir, "report.html");
     char *p_nagm = want_nagm ? join_path(outdir, "nagm.csv") : NULL;
     char *p_agm = save_agm ? join_path(outdir, "agm.csv") : NULL;
@@ -673,12 +705,24 @@ read_done:;
         status = NAGM_EXIT_ERROR;
         goto finish;
     }
-    FILE *f = fopen(p_assign, "w");
-    if (!f || nagm_assign_write_csv(f, rows, assign, pcs, model->pca.ncomp, model->pca.ncomp, n) ||
-        fclose(f) != 0) {
-        cli_error(cmd, "cannot write %s: %s", p_assign, strerror(errno));
-        status = NAGM_EXIT_ERROR;
-        goto finish;
+    FILE *f;
+    if (assign_fmt == NAGM_FMT_PARQUET) {
+        if (nagm_assign_write_parquet(p_assign, rows, assign, pcs, model->pca.ncomp,
+                                      model->pca.ncomp, n, &pq.opts, errbuf) != 0) {
+            cli_error(cmd, "%s", errbuf);
+            status = NAGM_EXIT_ERROR;
+            goto finish;
+        }
+    } else {
+        int is_stdout = !strcmp(p_assign, "-");
+        f = is_stdout ? stdout : fopen(p_assign, "w");
+        if (!f || nagm_assign_write_csv(f, rows, assign, pcs, model->pca.ncomp, model->pca.ncomp,
+                                        n) ||
+            (is_stdout ? fflush(f) : fclose(f)) != 0) {
+            cli_error(cmd, "cannot write %s: %s", p_assign, strerror(errno));
+            status = NAGM_EXIT_ERROR;
+            goto finish;
+        }
     }
     const char *nagm_out = dump ? dump : p_nagm;
     if (nagm_out) {
@@ -756,8 +800,8 @@ read_done:;
         free(tmp);
     }
     if (!quiet) {
-        /* The summary goes to stdout unless the matrix went there. */
-        FILE *so = dump && !strcmp(dump, "-") ? stderr : stdout;
+        /* The summary goes to stdout unless a table went there. */
+        FILE *so = to_stdout ? stderr : stdout;
         print_summary(so, model, prof, rows, assign, n);
         fprintf(so, "wrote %s\n      %s\n", p_model, p_assign);
         if (nagm_out && strcmp(nagm_out, "-"))

@@ -4,33 +4,37 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_parquet.h"
 #include "netagm/agm_read.h"
 #include "netagm/ml.h"
 
-enum { OPT_MODEL = CLI_OPT_FIRST_FREE, OPT_AGM, OPT_ALL_PROTOS, OPT_NPC };
+enum { OPT_MODEL = CLI_OPT_FIRST_FREE, OPT_AGM, OPT_ALL_PROTOS, OPT_NPC, OPT_FORMAT };
 
 static void usage(FILE *fp)
 {
     fputs("usage: netagm apply --model MODEL.json (--agm TABLE | -r PATH ...) [-o OUT]\n"
           "\n"
           "Encode, scale and project AGM records exactly as the model's training data was,\n"
-          "and assign each to the model's clusters. Writes one CSV row per record: src_ip,\n"
+          "and assign each to the model's clusters. Writes one row per record: src_ip,\n"
           "window, cluster, distance to the cluster centre (the anomaly score), the\n"
           "principal components and the AGM features (the same columns as\n"
-          "assignments.csv of netagm analyze).\n"
+          "assignments.csv of netagm analyze), as CSV or Parquet.\n"
           "\n"
           "Options:\n"
           "  -m, --model FILE       model.json written by netagm analyze (required)\n"
           "      --agm TABLE        AGM table (CSV or JSON Lines), or - for stdin\n"
           "  -r, --read PATH        captures instead (aggregated as for netagm agm; TCP\n"
           "                         packets only when the model was trained on TCP only)\n"
-          "  -o, --output FILE      where the assignments go (default: - for stdout)\n"
+          "  -o, --output FILE      where the assignments go (default: - for stdout);\n"
+          "                         FILE.parquet is Parquet, anything else CSV\n"
+          "      --format FMT       csv or parquet (overrides the extension)\n"
           "      --pcs N            principal components per row (default: all the model\n"
           "                         keeps)\n"
           "      --all-protos       keep table rows without TCP (dropped by default for a\n"
-          "                         TCP-only model, as in training)\n"
+          "                         TCP-only model, as in training)\n" CLI_PARQUET_HELP
           "\n" CLI_INPUT_HELP
           "\n"
           "Exit status: 0 done; 1 fatal error (unreadable or damaged model, bad table);\n"
@@ -50,6 +54,8 @@ int cmd_apply(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"pcs", required_argument, NULL, OPT_NPC},
         {"all-protos", no_argument, NULL, OPT_ALL_PROTOS},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        CLI_PARQUET_LONGOPTS,
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -60,8 +66,16 @@ int cmd_apply(int argc, char **argv)
     int all_protos = 0;
     long npc = -1;
     int opt;
+    nagm_format fmt = NAGM_FMT_AUTO;
+    cli_parquet pq;
+    cli_parquet_init(&pq);
     while ((opt = getopt_long(argc, argv, CLI_INPUT_SHORTOPTS "m:o:h", longopts, NULL)) != -1) {
         int r = cli_input_option(&ci, opt, optarg);
+        if (r < 0)
+            goto usage_error;
+        if (r > 0)
+            continue;
+        r = cli_parquet_option(&pq, cmd, opt, optarg);
         if (r < 0)
             goto usage_error;
         if (r > 0)
@@ -88,6 +102,13 @@ int cmd_apply(int argc, char **argv)
         case OPT_ALL_PROTOS:
             all_protos = 1;
             break;
+        case OPT_FORMAT:
+            fmt = nagm_format_from_name(optarg);
+            if (fmt != NAGM_FMT_CSV && fmt != NAGM_FMT_PARQUET) {
+                cli_error(cmd, "--format: expected csv or parquet, got '%s'", optarg);
+                goto usage_error;
+            }
+            break;
         case 'h':
             usage(stdout);
             cli_input_free(&ci);
@@ -113,6 +134,18 @@ int cmd_apply(int argc, char **argv)
         cli_error(cmd, "-w, --proto and --bpf apply to captures, not to an AGM table");
         goto usage_error;
     }
+    /* Parquet by --format or the extension; everything else is CSV, as
+     * before Parquet existed here. */
+    if (fmt == NAGM_FMT_AUTO)
+        fmt = nagm_format_from_path(out) == NAGM_FMT_PARQUET ? NAGM_FMT_PARQUET : NAGM_FMT_CSV;
+    if (cli_parquet_format(&pq, cmd, out, fmt, &fmt) != 0)
+        goto usage_error;
+    int parquet = fmt == NAGM_FMT_PARQUET;
+    if (parquet && !strcmp(out, "-") && isatty(STDOUT_FILENO)) {
+        cli_error(cmd, "refusing to write binary Parquet to a terminal; redirect standard "
+                       "output or give a file name");
+        goto usage_error;
+    }
 
     char errbuf[NAGM_ML_ERRBUF > NAGM_ERRBUF_SIZE ? NAGM_ML_ERRBUF : NAGM_ERRBUF_SIZE];
     nagm_model *m = NULL;
@@ -131,11 +164,18 @@ int cmd_apply(int argc, char **argv)
             goto usage_error;
         }
     }
+    /* Fail before any work when the output cannot be written; the Parquet
+     * writer itself starts once the rows are assigned. */
     FILE *fp = cli_open_output(out, "w");
     if (!fp) {
         nagm_model_free(m);
         cli_input_free(&ci);
         return NAGM_EXIT_ERROR;
+    }
+    if (parquet) {
+        if (fp != stdout)
+            fclose(fp);
+        fp = NULL;
     }
     int status = NAGM_EXIT_OK;
     nagm_agm_row *rows = NULL;
@@ -179,8 +219,14 @@ int cmd_apply(int argc, char **argv)
         status = NAGM_EXIT_ERROR;
         goto done;
     }
-    if (nagm_assign_write_csv(fp, rows, a, pcs, nc, npc < 0 ? nc : (size_t)npc, n) != 0 ||
-        fflush(fp) != 0) {
+    size_t want_pc = npc < 0 ? nc : (size_t)npc;
+    if (parquet) {
+        if (nagm_assign_write_parquet(out, rows, a, pcs, nc, want_pc, n, &pq.opts, errbuf) != 0) {
+            cli_error(cmd, "%s", errbuf);
+            status = NAGM_EXIT_ERROR;
+            goto done;
+        }
+    } else if (nagm_assign_write_csv(fp, rows, a, pcs, nc, want_pc, n) != 0 || fflush(fp) != 0) {
         cli_error(cmd, "cannot write %s: %s", out, strerror(errno));
         status = NAGM_EXIT_ERROR;
         goto done;
@@ -200,7 +246,7 @@ int cmd_apply(int argc, char **argv)
         free(cnt);
     }
 done:
-    if (fp != stdout && fclose(fp) != 0 && status == NAGM_EXIT_OK) {
+    if (fp && fp != stdout && fclose(fp) != 0 && status == NAGM_EXIT_OK) {
         cli_error(cmd, "cannot write %s", out);
         status = NAGM_EXIT_ERROR;
     }

@@ -407,7 +407,8 @@ static void usage(FILE *fp)
         "                         postgresql://HOST:PORT/DB?table=NAME\n"
         "      --format FMT       csv, jsonl or parquet for - and names without extension\n"
         "      --model FILE       add each row's cluster and distance (netagm apply's\n"
-        "                         computation); SIGHUP reloads the file. A TCP-only\n"
+        "                         computation; two more columns in every format,\n"
+        "                         Parquet included); SIGHUP reloads the file. A TCP-only\n"
         "                         model counts TCP packets only, as netagm apply -r\n"
         "      --all-protos       with such a model, count every protocol anyway\n"
         "      --http ADDR        serve /metrics, /healthz, /api/windows on ADDR\n"
@@ -447,7 +448,7 @@ static nagm_wsink *open_sink(const char *spec, nagm_format fmt, int64_t window_n
         return nagm_wsink_kafka_new(spec, err);
     if (!strncmp(spec, "postgresql://", 13) || !strncmp(spec, "postgres://", 11))
         return nagm_wsink_pg_new(spec, scored, err);
-    return nagm_wsink_files_new(spec, fmt, window_ns, err);
+    return nagm_wsink_files_new_scored(spec, fmt, window_ns, scored, err);
 }
 
 int cmd_stream(int argc, char **argv)
@@ -645,16 +646,6 @@ int cmd_stream(int argc, char **argv)
     }
     if (nouts == 0)
         outs[nouts++] = "-";
-    if (model_path)
-        for (size_t i = 0; i < nouts; i++) {
-            nagm_format f = fmt != NAGM_FMT_AUTO ? fmt : nagm_format_from_path(outs[i]);
-            if (f == NAGM_FMT_PARQUET && strncmp(outs[i], "kafka://", 8) &&
-                strncmp(outs[i], "postgres", 8)) {
-                cli_error("stream", "--model: Parquet outputs carry no cluster and distance "
-                                    "columns yet; use CSV, JSONL, Kafka or PostgreSQL");
-                return NAGM_EXIT_USAGE;
-            }
-        }
     if (stats_json) {
         FILE *f = cli_open_output(stats_json, "a");
         if (!f)

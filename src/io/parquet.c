@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@
 #endif
 
 /* parquet.thrift enum values used below. */
-enum { PT_INT32 = 1, PT_INT64 = 2, PT_BYTE_ARRAY = 6 };
+enum { PT_INT32 = 1, PT_INT64 = 2, PT_DOUBLE = 5, PT_BYTE_ARRAY = 6 };
 enum { CT_UTF8 = 0, CT_TIMESTAMP_MICROS = 10, CT_INT_32 = 17, CT_INT_64 = 18 };
 enum { ENC_PLAIN = 0, ENC_RLE = 3, ENC_RLE_DICTIONARY = 8 };
 enum { PAGE_DATA = 0, PAGE_DICTIONARY = 2 };
@@ -70,9 +71,12 @@ typedef struct pq_col {
     uint64_t chunk_uncomp; /* uncompressed size of those pages incl. headers */
     uint64_t rg_values;    /* values set in this row group */
 
-    /* Chunk statistics. */
+    /* Chunk statistics. has_stats: some value (for DOUBLE: some value that
+     * is not NaN) has been seen. */
     int has_stats;
     int64_t imin, imax;
+    double dmin, dmax;
+    uint64_t nan_count;
     nagm_bytes smin, smax;
 } pq_col;
 
@@ -229,6 +233,28 @@ static void stat_int(pq_col *c, int64_t v)
         c->imin = v;
     if (v > c->imax)
         c->imax = v;
+}
+
+/* parquet.thrift, ColumnOrder: for floating point under TYPE_ORDER, NaN
+ * never goes into min or max (it is counted in nan_count instead; see
+ * write_stats), and a zero bound is written as -0.0 (min) or +0.0 (max)
+ * whatever sign it had, so the comparison here need not order -0.0 before
+ * +0.0. */
+static void stat_double(pq_col *c, double v)
+{
+    if (isnan(v)) {
+        c->nan_count++;
+        return;
+    }
+    if (!c->has_stats) {
+        c->dmin = c->dmax = v;
+        c->has_stats = 1;
+        return;
+    }
+    if (v < c->dmin)
+        c->dmin = v;
+    if (v > c->dmax)
+        c->dmax = v;
 }
 
 static int stat_str(pq_col *c, const uint8_t *s, size_t n)
@@ -469,8 +495,27 @@ static int64_t dict_index(nagm_pq_writer *w, pq_col *c, const uint8_t *v, size_t
 
 /* ---- values ---------------------------------------------------------------------- */
 
+/* Which setter a column type takes. */
+enum { SET_I32, SET_I64, SET_STR, SET_F64 };
+
+static int setter_of(nagm_pq_type t)
+{
+    switch (t) {
+    case NAGM_PQ_INT32:
+        return SET_I32;
+    case NAGM_PQ_INT64:
+    case NAGM_PQ_TS_MICROS:
+        return SET_I64;
+    case NAGM_PQ_STRING:
+        return SET_STR;
+    case NAGM_PQ_DOUBLE:
+        return SET_F64;
+    }
+    return -1;
+}
+
 /* Common checks of a put: column exists, right type, not yet set this row. */
-static pq_col *put_col(nagm_pq_writer *w, size_t col, int want_str, int want_i64)
+static pq_col *put_col(nagm_pq_writer *w, size_t col, int setter)
 {
     if (w->failed)
         return NULL;
@@ -479,9 +524,7 @@ static pq_col *put_col(nagm_pq_writer *w, size_t col, int want_str, int want_i64
         return NULL;
     }
     pq_col *c = &w->cols[col];
-    int is_str = c->type == NAGM_PQ_STRING;
-    int is_i64 = c->type == NAGM_PQ_INT64 || c->type == NAGM_PQ_TS_MICROS;
-    if (is_str != want_str || (!is_str && is_i64 != want_i64)) {
+    if (setter_of(c->type) != setter) {
         fail(w, "parquet: column %s set with the wrong type", c->name);
         return NULL;
     }
@@ -553,7 +596,7 @@ static void add_value(nagm_pq_writer *w, pq_col *c, const uint8_t *v, size_t n)
 
 void nagm_pq_put_i32(nagm_pq_writer *w, size_t col, int32_t v)
 {
-    pq_col *c = put_col(w, col, 0, 0);
+    pq_col *c = put_col(w, col, SET_I32);
     if (!c)
         return;
     uint8_t b[4];
@@ -564,7 +607,7 @@ void nagm_pq_put_i32(nagm_pq_writer *w, size_t col, int32_t v)
 
 void nagm_pq_put_i64(nagm_pq_writer *w, size_t col, int64_t v)
 {
-    pq_col *c = put_col(w, col, 0, 1);
+    pq_col *c = put_col(w, col, SET_I64);
     if (!c)
         return;
     uint8_t b[8];
@@ -573,9 +616,28 @@ void nagm_pq_put_i64(nagm_pq_writer *w, size_t col, int64_t v)
     add_value(w, c, b, 8);
 }
 
+/* IEEE 754 binary64 bits of v, little-endian (PLAIN encoding of DOUBLE). */
+static void put_le_double(uint8_t *p, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    put_le64(p, u);
+}
+
+void nagm_pq_put_f64(nagm_pq_writer *w, size_t col, double v)
+{
+    pq_col *c = put_col(w, col, SET_F64);
+    if (!c)
+        return;
+    uint8_t b[8];
+    put_le_double(b, v);
+    stat_double(c, v);
+    add_value(w, c, b, 8);
+}
+
 void nagm_pq_put_str(nagm_pq_writer *w, size_t col, const char *s, size_t n)
 {
-    pq_col *c = put_col(w, col, 1, 0);
+    pq_col *c = put_col(w, col, SET_STR);
     if (!c)
         return;
     if (n > MAX_PAGE_BYTES) {
@@ -597,6 +659,8 @@ static int physical_type(nagm_pq_type t)
         return PT_INT64;
     case NAGM_PQ_STRING:
         return PT_BYTE_ARRAY;
+    case NAGM_PQ_DOUBLE:
+        return PT_DOUBLE;
     }
     return PT_INT64;
 }
@@ -616,26 +680,42 @@ static void write_stats(nagm_tc *t, int16_t id, const pq_col *c)
         nmn = c->smin.len;
         pmx = c->smax.p;
         nmx = c->smax.len;
+    } else if (c->type == NAGM_PQ_DOUBLE) {
+        /* A zero bound is -0.0 as min and +0.0 as max (parquet.thrift). */
+        put_le_double(mn, c->dmin == 0 ? -0.0 : c->dmin);
+        put_le_double(mx, c->dmax == 0 ? 0.0 : c->dmax);
+        n = nmn = nmx = 8;
     } else {
         put_le64(mn, (uint64_t)c->imin);
         put_le64(mx, (uint64_t)c->imax);
         n = nmn = nmx = 8;
     }
+    /* A DOUBLE chunk holding NaN gets no bounds at all. The format only
+     * forbids NaN in them, but readers that order NaN above every number
+     * (DuckDB, DataFusion) and do not read nan_count would skip the chunk
+     * for "x > 5" on bounds that leave NaN out; without bounds nothing is
+     * skipped. nan_count still says how many. */
+    int bounds = c->has_stats && !(c->type == NAGM_PQ_DOUBLE && c->nan_count);
     nagm_tc_field_struct_begin(t, id);
-    if (c->has_stats && n) {
-        /* The deprecated signed min/max agree with the signed integer order,
-         * so older readers get them too; never for strings (their legacy
-         * order is signed bytes). */
+    if (bounds && n) {
+        /* The deprecated signed min/max agree with the signed integer order
+         * (and with the numeric order of doubles, NaN left out), so older
+         * readers get them too; never for strings (their legacy order is
+         * signed bytes). */
         nagm_tc_field_binary(t, 1, mx, n);
         nagm_tc_field_binary(t, 2, mn, n);
     }
     nagm_tc_field_i64(t, 3, 0); /* null_count: columns are REQUIRED */
-    if (c->has_stats) {
+    if (bounds) {
         nagm_tc_field_binary(t, 5, pmx, nmx);
         nagm_tc_field_binary(t, 6, pmn, nmn);
         nagm_tc_field_bool(t, 7, 1);
         nagm_tc_field_bool(t, 8, 1);
     }
+    /* Required for floating point under TYPE_ORDER, even when 0: it tells
+     * readers that there is no NaN outside the bounds. */
+    if (c->type == NAGM_PQ_DOUBLE)
+        nagm_tc_field_i64(t, 9, (int64_t)c->nan_count);
     nagm_tc_struct_end(t);
 }
 
@@ -704,6 +784,7 @@ static int flush_row_group(nagm_pq_writer *w)
         c->dict_on = c->want_dict && !w->o.no_dictionary;
         c->used_dict = c->used_plain = 0;
         c->has_stats = 0;
+        c->nan_count = 0;
     }
     nagm_tc_field_i64(&t, 2, (int64_t)rg_uncomp);
     nagm_tc_field_i64(&t, 3, (int64_t)w->rg_rows);
@@ -842,7 +923,7 @@ int nagm_pq_open_fp(FILE *fp, int own_fp, const nagm_pq_column *cols, size_t nco
     w->ncols = ncols;
     for (size_t i = 0; i < ncols; i++) {
         pq_col *c = &w->cols[i];
-        if (!cols[i].name || !cols[i].name[0] || (unsigned)cols[i].type > NAGM_PQ_STRING) {
+        if (!cols[i].name || !cols[i].name[0] || (unsigned)cols[i].type > NAGM_PQ_DOUBLE) {
             writer_free(w);
             return set_err(errbuf, "parquet: invalid column %zu", i);
         }
@@ -850,7 +931,8 @@ int nagm_pq_open_fp(FILE *fp, int own_fp, const nagm_pq_column *cols, size_t nco
         if (!c->name)
             goto nomem;
         c->type = cols[i].type;
-        c->want_dict = cols[i].dictionary;
+        /* Doubles (distances, components) are nearly all distinct: PLAIN. */
+        c->want_dict = cols[i].dictionary && c->type != NAGM_PQ_DOUBLE;
         c->dict_on = c->want_dict && !o.no_dictionary;
     }
     if (kv) {
@@ -952,6 +1034,8 @@ static void schema_element(nagm_tc *t, const pq_col *c)
         nagm_tc_struct_end(t);
         nagm_tc_struct_end(t);
         break;
+    case NAGM_PQ_DOUBLE:
+        break; /* the physical type says it all: no annotation */
     }
     nagm_tc_struct_end(t);
 }
@@ -988,7 +1072,8 @@ static int write_footer(nagm_pq_writer *w)
     }
     nagm_tc_field_string(&t, 6, "netagm version " NETAGM_VERSION);
     /* column_orders must accompany min_value/max_value: TypeDefinedOrder,
-     * i.e. signed integers and unsigned byte-wise strings. */
+     * i.e. signed integers, unsigned byte-wise strings and doubles by value
+     * (with the floating-point rules of stat_double and write_stats). */
     nagm_tc_field_list_begin(&t, 7, NAGM_TC_STRUCT, (uint32_t)w->ncols);
     for (size_t i = 0; i < w->ncols; i++) {
         nagm_tc_struct_begin(&t);

@@ -4,7 +4,8 @@
  * Row text is produced by the batch writers themselves (sink_text.c, through
  * a memory stream), so a stream row is byte-identical to the batch row of the
  * same window; a model's cluster and distance are appended as extra columns
- * (agm.md allows columns after the 25).
+ * (agm.md allows columns after the 25). Parquet gets them as two more
+ * columns, cluster INT32 and distance DOUBLE (sink_parquet.c).
  *
  * A pattern file is written as NAME.tmp and renamed to NAME when no further
  * window can map to it (the next window's name differs), so a reader never
@@ -146,6 +147,7 @@ typedef struct files_sink {
     int pattern;          /* path has a '%' */
     int is_stdout;
     nagm_format fmt;
+    int scored;           /* rows come with a model's cluster and distance */
     int64_t window_ns;
     /* current output */
     char *cur_name, *cur_tmp;
@@ -234,7 +236,8 @@ static int open_output(files_sink *fs, const char *name)
     fs->header_done = 0;
     if (fs->is_stdout) {
         if (fs->fmt == NAGM_FMT_PARQUET) {
-            fs->pq = nagm_sink_parquet_new("-", NULL, errbuf);
+            fs->pq = fs->scored ? nagm_sink_parquet_scored_new("-", NULL, errbuf)
+                                : nagm_sink_parquet_new("-", NULL, errbuf);
             if (!fs->pq) {
                 snprintf(fs->base.err, sizeof fs->base.err, "%.250s", errbuf);
                 return NAGM_SINK_ERROR;
@@ -277,7 +280,8 @@ static int open_output(files_sink *fs, const char *name)
         target = fs->cur_tmp;
     }
     if (fs->fmt == NAGM_FMT_PARQUET) {
-        fs->pq = nagm_sink_parquet_new(target, NULL, errbuf);
+        fs->pq = fs->scored ? nagm_sink_parquet_scored_new(target, NULL, errbuf)
+                            : nagm_sink_parquet_new(target, NULL, errbuf);
         if (!fs->pq) {
             snprintf(fs->base.err, sizeof fs->base.err, "%.250s", errbuf);
             fs->st.errors++;
@@ -344,7 +348,9 @@ static int files_write(nagm_wsink *s, const nagm_window_out *w)
     if (!fs->fp && !fs->pq && open_output(fs, name) != NAGM_SINK_OK)
         return NAGM_SINK_ERROR;
     if (fs->pq) {
-        if (fs->pq->write(fs->pq, w->rows, w->n) != NAGM_SINK_OK) {
+        int rc = fs->scored ? nagm_sink_parquet_write_scored(fs->pq, w->rows, w->score, w->n)
+                            : fs->pq->write(fs->pq, w->rows, w->n);
+        if (rc != NAGM_SINK_OK) {
             snprintf(s->err, sizeof s->err, "%s", fs->pq->err);
             fs->st.errors++;
             return NAGM_SINK_ERROR;
@@ -352,7 +358,11 @@ static int files_write(nagm_wsink *s, const nagm_window_out *w)
     } else {
         fs->len = 0;
         int header = fs->fmt == NAGM_FMT_CSV && !fs->header_done;
-        if (nagm_rows_format(fs->fmt, w->rows, w->score, w->n, header, &fs->buf, &fs->len,
+        /* A scored run's header names cluster and distance even when its
+         * first window has no rows (and so no scores). */
+        nagm_row_score none = {0, 0.0};
+        const nagm_row_score *sc = w->score ? w->score : fs->scored && !w->n ? &none : NULL;
+        if (nagm_rows_format(fs->fmt, w->rows, sc, w->n, header, &fs->buf, &fs->len,
                              &fs->cap) != 0) {
             snprintf(s->err, sizeof s->err, "out of memory");
             return NAGM_SINK_ERROR;
@@ -386,8 +396,10 @@ static int files_close(nagm_wsink *s, int timeout_ms)
     int rc = NAGM_SINK_OK;
     if (!fs->pattern && fs->fp && fs->fmt == NAGM_FMT_CSV && !fs->header_done) {
         /* No window at all: a CSV file still gets its header, as in batch. */
+        nagm_row_score none = {0, 0.0};
         fs->len = 0;
-        if (nagm_rows_format(fs->fmt, NULL, NULL, 0, 1, &fs->buf, &fs->len, &fs->cap) != 0 ||
+        if (nagm_rows_format(fs->fmt, NULL, fs->scored ? &none : NULL, 0, 1, &fs->buf, &fs->len,
+                             &fs->cap) != 0 ||
             fwrite(fs->buf, 1, fs->len, fs->fp) != fs->len)
             rc = NAGM_SINK_ERROR;
     }
@@ -406,6 +418,12 @@ static int files_close(nagm_wsink *s, int timeout_ms)
 nagm_wsink *nagm_wsink_files_new(const char *path, nagm_format fmt, int64_t window_ns,
                                  char *errbuf)
 {
+    return nagm_wsink_files_new_scored(path, fmt, window_ns, 0, errbuf);
+}
+
+nagm_wsink *nagm_wsink_files_new_scored(const char *path, nagm_format fmt, int64_t window_ns,
+                                        int scored, char *errbuf)
+{
     files_sink *fs = calloc(1, sizeof *fs);
     if (!fs || !(fs->path = strdup(path))) {
         free(fs);
@@ -419,6 +437,7 @@ nagm_wsink *nagm_wsink_files_new(const char *path, nagm_format fmt, int64_t wind
     fs->is_stdout = !strcmp(path, "-");
     fs->pattern = !fs->is_stdout && strchr(path, '%') != NULL;
     fs->window_ns = window_ns;
+    fs->scored = scored;
     if (fmt == NAGM_FMT_AUTO) {
         /* the extension of a pattern is the extension of every name */
         fmt = fs->is_stdout ? NAGM_FMT_JSONL : nagm_format_from_path(path);

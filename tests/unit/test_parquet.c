@@ -1,8 +1,12 @@
 /* Parquet writer pieces that need no reader: the RLE/bit-packing hybrid
  * against Encodings.md's worked example and hand-packed bytes, option
- * parsing, the file frame (magic, footer length), misuse reported as errors,
- * bounded memory over many row groups, and the packet table's CSV and JSONL
- * text. Reading the files back is done by DuckDB in tests/sh/parquet_*.sh. */
+ * parsing, the file frame (magic, footer length), DOUBLE columns (PLAIN
+ * values, page header and statistics against bytes computed by hand from
+ * parquet.thrift and the compact protocol, NaN and signed zeros), misuse
+ * reported as errors, bounded memory over many row groups, and the packet
+ * table's CSV and JSONL text. Reading the files back is done by DuckDB in
+ * tests/sh/parquet_*.sh. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -354,6 +358,132 @@ static void test_misuse(void **state)
     assert_non_null(strstr(err, "/nonexistent/dir/x.parquet"));
 }
 
+/* ---- DOUBLE ------------------------------------------------------------------ */
+
+static double from_bits(uint64_t u)
+{
+    double d;
+    memcpy(&d, &u, 8);
+    return d;
+}
+
+/* Write one REQUIRED DOUBLE column "d" (asking for a dictionary, which
+ * DOUBLE ignores), uncompressed, and return the file. */
+static char *write_doubles(const char *name, const double *v, size_t nv, size_t *n)
+{
+    char path[128], err[NAGM_PQ_ERRBUF_SIZE];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    static const nagm_pq_column dcol[] = {{"d", NAGM_PQ_DOUBLE, 1}};
+    nagm_parquet_opts o;
+    nagm_parquet_opts_init(&o);
+    o.codec = NAGM_PQ_UNCOMPRESSED;
+    nagm_pq_writer *w;
+    assert_int_equal(nagm_pq_open(path, dcol, 1, NULL, &o, &w, err), 0);
+    for (size_t i = 0; i < nv; i++) {
+        nagm_pq_put_f64(w, 0, v[i]);
+        assert_int_equal(nagm_pq_end_row(w), 0);
+    }
+    assert_int_equal(nagm_pq_close(w, err), 0);
+    char *buf = read_file(path, n);
+    check_frame(buf, *n);
+    return buf;
+}
+
+#define assert_contains(buf, n, ...)                                                           \
+    do {                                                                                       \
+        static const uint8_t want_[] = {__VA_ARGS__};                                          \
+        assert_non_null(memmem((buf), (n), want_, sizeof want_));                              \
+    } while (0)
+
+/* Little-endian bytes of the binary64 values used below (IEEE 754:
+ * sign, 11-bit exponent biased by 1023, 52-bit fraction). */
+#define D_1_5 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x3f     /* 0x3ff8000000000000 */
+#define D_M0_25 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd0, 0xbf   /* 0xbfd0000000000000 */
+#define D_3 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x40       /* 0x4008000000000000 */
+#define D_NAN_P1 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x7f  /* 0x7ff8000000000001 */
+#define D_P0 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00      /* +0.0 */
+#define D_M0 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80      /* -0.0 */
+#define D_PINF 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0x7f    /* +inf */
+
+static void test_double_column(void **state)
+{
+    (void)state;
+    size_t n;
+    const double a[] = {1.5, -0.25, 3.0, 1.5};
+    char *buf = write_doubles("d1.parquet", a, 4, &n);
+    /* The file opens with the data page: PageHeader (compact protocol:
+     * field header (delta << 4 | type), i32 as zigzag varint) type
+     * DATA_PAGE 0, uncompressed and compressed size 32, field 5
+     * DataPageHeader {num_values 4, encoding PLAIN 0, definition and
+     * repetition level encodings RLE 3}, then the PLAIN body: the values
+     * as little-endian binary64. No dictionary page although asked for. */
+    static const uint8_t page[] = {'P', 'A', 'R', '1', 0x15, 0x00, 0x15, 0x40, 0x15, 0x40,
+                                   0x2c, 0x15, 0x08, 0x15, 0x00, 0x15, 0x06, 0x15, 0x06,
+                                   0x00, 0x00, D_1_5, D_M0_25, D_3, D_1_5};
+    assert_true(n > sizeof page);
+    assert_memory_equal(buf, page, sizeof page);
+    /* Schema element: type DOUBLE 5, REQUIRED, name "d", no converted or
+     * logical type. */
+    assert_contains(buf, n, 0x15, 0x0a, 0x25, 0x00, 0x18, 0x01, 'd', 0x00);
+    /* Statistics (ColumnMetaData field 12, after field 9): max, min (the
+     * deprecated pair; binary = length + bytes), null_count 0, max_value,
+     * min_value, both exact, nan_count 0. */
+    assert_contains(buf, n, 0x3c, 0x18, 0x08, D_3, 0x18, 0x08, D_M0_25, 0x16, 0x00, 0x28, 0x08,
+                    D_3, 0x18, 0x08, D_M0_25, 0x11, 0x11, 0x16, 0x00, 0x00);
+    /* ColumnOrder: TYPE_ORDER (field 1, an empty struct). */
+    assert_contains(buf, n, 0x19, 0x1c, 0x1c, 0x00, 0x00);
+    free(buf);
+
+    /* Zeros: the body keeps their signs; whatever the signs, a zero
+     * minimum is written -0.0 and a zero maximum +0.0. */
+    const double z[] = {0.0, -0.0, 0.0};
+    buf = write_doubles("d2.parquet", z, 3, &n);
+    assert_contains(buf, n, 0x00, D_P0, D_M0, D_P0);
+    assert_contains(buf, n, 0x3c, 0x18, 0x08, D_P0, 0x18, 0x08, D_M0, 0x16, 0x00, 0x28, 0x08,
+                    D_P0, 0x18, 0x08, D_M0, 0x11, 0x11, 0x16, 0x00, 0x00);
+    free(buf);
+
+    /* A NaN (with a payload: stored bit for bit) among numbers: no bounds,
+     * null_count 0, nan_count 1 (zigzag 2). */
+    const double wn[] = {1.5, from_bits(0x7ff8000000000001ull), 3.0};
+    buf = write_doubles("d3.parquet", wn, 3, &n);
+    assert_contains(buf, n, 0x00, D_1_5, D_NAN_P1, D_3);
+    assert_contains(buf, n, 0x3c, 0x36, 0x00, 0x66, 0x02, 0x00);
+    free(buf);
+
+    /* Only NaN, of both signs: nan_count 2. */
+    const double nn[] = {NAN, -NAN};
+    buf = write_doubles("d4.parquet", nn, 2, &n);
+    assert_contains(buf, n, 0x3c, 0x36, 0x00, 0x66, 0x04, 0x00);
+    free(buf);
+
+    /* Infinities are values like any other. */
+    const double inf[] = {INFINITY, 2.0, INFINITY};
+    buf = write_doubles("d5.parquet", inf, 3, &n);
+    assert_contains(buf, n, 0x3c, 0x18, 0x08, D_PINF, 0x18, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
+                    0x00, 0x00, 0x40, 0x16, 0x00);
+    free(buf);
+
+    /* Wrong setters are errors, not conversions; unknown types refused. */
+    char path[128], err[NAGM_PQ_ERRBUF_SIZE];
+    snprintf(path, sizeof path, "%s/d5.parquet", tmpdir);
+    static const nagm_pq_column mixed[] = {{"i", NAGM_PQ_INT32, 0}, {"d", NAGM_PQ_DOUBLE, 0}};
+    nagm_pq_writer *w;
+    assert_int_equal(nagm_pq_open(path, mixed, 2, NULL, NULL, &w, err), 0);
+    nagm_pq_put_f64(w, 0, 1.0);
+    assert_int_equal(nagm_pq_end_row(w), -1);
+    assert_non_null(strstr(nagm_pq_error(w), "wrong type"));
+    nagm_pq_abort(w);
+    assert_int_equal(nagm_pq_open(path, mixed, 2, NULL, NULL, &w, err), 0);
+    nagm_pq_put_i32(w, 0, 1);
+    nagm_pq_put_i64(w, 1, 1);
+    assert_int_equal(nagm_pq_end_row(w), -1);
+    assert_non_null(strstr(nagm_pq_error(w), "wrong type"));
+    nagm_pq_abort(w);
+    static const nagm_pq_column bad[] = {{"x", (nagm_pq_type)(NAGM_PQ_DOUBLE + 1), 0}};
+    assert_int_equal(nagm_pq_open(path, bad, 1, NULL, NULL, &w, err), -1);
+}
+
 static void test_write_error_reported(void **state)
 {
     (void)state;
@@ -525,6 +655,7 @@ int main(void)
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_many_row_groups),
         cmocka_unit_test(test_misuse),
+        cmocka_unit_test(test_double_column),
         cmocka_unit_test(test_write_error_reported),
         cmocka_unit_test(test_v4_format),
         cmocka_unit_test(test_pktout_text),
