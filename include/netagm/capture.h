@@ -1,9 +1,12 @@
 /* netagm: capture sources (files, compressed files, stdin) yielding frames.
  *
- * Classic pcap (micro- and nanosecond) is read with libpcap; pcapng is read by
- * the project's own bounded block reader so that every interface keeps its own
- * link type (libpcap rejects pcapng files whose interfaces differ). gzip and
- * zstd input is detected from its magic bytes and decompressed on the fly.
+ * Both file formats are read by the project's own bounded readers straight
+ * from the input buffer: classic pcap (micro- and nanosecond, either byte
+ * order, Kuznetzov's format) without libpcap's per-packet copies, tested
+ * frame for frame against libpcap; pcapng so that every interface keeps its
+ * own link type (libpcap rejects pcapng files whose interfaces differ).
+ * libpcap does live capture and BPF filters. gzip and zstd input is detected
+ * from its magic bytes and decompressed on the fly.
  */
 #ifndef NETAGM_CAPTURE_H
 #define NETAGM_CAPTURE_H
