@@ -26,11 +26,7 @@
 #include "agg/agg_serial.h"
 #include "netagm/agg.h"
 
-#define CHECK(x)                                                                         \
-    do {                                                                                 \
-        if (!(x))                                                                        \
-            __builtin_trap();                                                            \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -20,11 +20,7 @@
 #include "netagm/agm_read.h"
 #include "netagm/sink.h"
 
-#define CHECK(x)                                                                         \
-    do {                                                                                 \
-        if (!(x))                                                                        \
-            __builtin_trap();                                                            \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,11 +10,7 @@
 
 #include "capture/capture_int.h"
 
-#define CHECK(x)                                                                         \
-    do {                                                                                 \
-        if (!(x))                                                                        \
-            __builtin_trap();                                                            \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

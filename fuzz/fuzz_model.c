@@ -22,11 +22,7 @@
 
 #include "netagm/ml.h"
 
-#define CHECK(x)                                                                         \
-    do {                                                                                 \
-        if (!(x))                                                                        \
-            __builtin_trap();                                                            \
-    } while (0)
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

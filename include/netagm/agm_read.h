@@ -1,5 +1,6 @@
-/* netagm: reading AGM tables (CSV or JSON Lines, as written by `netagm agm`)
- * back into rows, for `netagm analyze --agm` and `netagm apply`. */
+/* netagm: reading AGM tables (CSV, JSON Lines or Parquet, as written by
+ * `netagm agm` or, for Parquet, other writers) back into rows, for
+ * `netagm analyze --agm` and `netagm apply`. */
 #ifndef NETAGM_AGM_READ_H
 #define NETAGM_AGM_READ_H
 
@@ -16,20 +17,25 @@ extern "C" {
 #define NAGM_AGM_READ_ERRBUF 512
 
 /* Read a whole AGM table from fp; name is used in messages.
- * fmt: NAGM_FMT_CSV, NAGM_FMT_JSONL, or NAGM_FMT_AUTO to decide from the
- * first non-blank byte ('{' = JSON Lines, else CSV). Parquet is refused.
+ * fmt: NAGM_FMT_CSV, NAGM_FMT_JSONL, NAGM_FMT_PARQUET, or NAGM_FMT_AUTO:
+ * Parquet when the stream starts with "PAR1", else decided by the first
+ * non-blank byte ('{' = JSON Lines, else CSV). Parquet is read in place
+ * when fp is a regular file, else read into memory first.
  * CSV needs a header naming the 25 AGM columns (any order; other columns are
- * ignored); JSON Lines needs those keys in every object. Counts must be
- * unsigned integers and consistent (1 <= X_uniq <= pkts, 1 <= X_mode_pkts
- * <= pkts). Rows are returned in file order.
+ * ignored); JSON Lines needs those keys in every object; Parquet those
+ * top-level columns (docs/parquet.md, "Reading Parquet", lists the types).
+ * Counts must be unsigned integers and consistent (1 <= X_uniq <= pkts,
+ * 1 <= X_mode_pkts <= pkts). Rows are returned in file order.
  * On success returns 0, *rows malloc'd (caller frees; NULL when *n is 0).
- * On error returns -1 with "NAME: line N: reason" in errbuf
- * (NAGM_AGM_READ_ERRBUF bytes); nothing is returned. */
+ * On error returns -1 with "NAME: line N: reason" in errbuf ("NAME: row N:
+ * reason" for Parquet values, "NAME: offset N: reason" for a damaged
+ * Parquet file; NAGM_AGM_READ_ERRBUF bytes); nothing is returned. */
 int nagm_agm_read_fp(FILE *fp, const char *name, nagm_format fmt, nagm_agm_row **rows,
                      size_t *n, char *errbuf);
 
 /* The same for a path ("-" = stdin); NAGM_FMT_AUTO also looks at the
- * extension first. */
+ * extension first (a file starting with "PAR1" is Parquet whatever its
+ * name). */
 int nagm_agm_read(const char *path, nagm_format fmt, nagm_agm_row **rows, size_t *n,
                   char *errbuf);
 

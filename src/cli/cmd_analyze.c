@@ -57,7 +57,7 @@ static void usage(FILE *fp)
         "Input (one of):\n"
         "  -r, --read PATH        captures, as for netagm agm (TCP packets only unless\n"
         "                         --all-protos or --proto is given)\n"
-        "      --agm TABLE        an AGM table (CSV or JSON Lines) written by netagm agm,\n"
+        "      --agm TABLE        an AGM table (CSV, JSON Lines or Parquet) from agm,\n"
         "                         or - for stdin; build it with --proto tcp for the\n"
         "                         paper's encoding (sources without TCP are dropped)\n"
         "\n"

@@ -25,7 +25,7 @@ static void usage(FILE *fp)
           "\n"
           "Options:\n"
           "  -m, --model FILE       model.json written by netagm analyze (required)\n"
-          "      --agm TABLE        AGM table (CSV or JSON Lines), or - for stdin\n"
+          "      --agm TABLE        AGM table (CSV, JSON Lines or Parquet), or - for stdin\n"
           "  -r, --read PATH        captures instead (aggregated as for netagm agm; TCP\n"
           "                         packets only when the model was trained on TCP only)\n"
           "  -o, --output FILE      where the assignments go (default: - for stdout);\n"

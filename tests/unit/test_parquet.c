@@ -22,6 +22,7 @@
 #include "io/pktout_int.h"
 #include "netagm/parquet.h"
 #include "netagm/pktout.h"
+#include "tmpdir.h"
 
 #define assert_bytes(buf, ...)                                                                 \
     do {                                                                                       \
@@ -29,23 +30,6 @@
         assert_int_equal((buf)->len, sizeof exp_);                                             \
         assert_memory_equal((buf)->p, exp_, sizeof exp_);                                      \
     } while (0)
-
-static char tmpdir[64];
-
-static int setup(void **state)
-{
-    (void)state;
-    strcpy(tmpdir, "/tmp/nagm_pq_XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
 
 static char *read_file(const char *path, size_t *n)
 {
