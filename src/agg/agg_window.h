@@ -1,16 +1,25 @@
 /* Private: the exact AGM state of one window.
  *
  * Layout, chosen so that one packet touches few cache lines:
- *  - recs[]: one record per source: the packet count and, per field, the
- *    distinct count, the mode, the mode's count and the field's histogram;
+ *  - recs[]: one 192-byte record per source, aligned to the 64-byte cache
+ *    line, so a packet reads exactly three lines of it: the packet count,
+ *    the address and, per field, its distinct count, mode and mode count;
  *  - srcmap: open-addressing table of 64-bit slots (32-bit key: the IPv4
  *    address, or a hash of the IPv6 address; record index + 1), the record
  *    confirming the match;
- *  - a field with one value so far keeps it only in its record (value = mode,
- *    count = mode count): the usual case for ttl, proto and flags. From the
- *    second value on, the field owns a small open-addressing histogram table
- *    of 12-byte buckets carved from the window's arena, so a source's values
- *    sit together and a busy source's tables stay in cache;
+ *  - a field with one or two values so far keeps them in its record (the
+ *    mode in mode/mode_cnt, the other value in x with its count in y): the
+ *    usual case for ttl, proto, and for the ports of a client. From the third
+ *    value on, the field owns an open-addressing histogram table of 8-byte
+ *    buckets (x = its offset, y = log2 of its size) carved from the window's
+ *    arena, so a source's values sit together and a busy source's tables stay
+ *    in cache. No bucket straddles two cache lines, and a table of up to 8
+ *    buckets sits in one;
+ *  - counts are 32 bits wide: a field whose mode count would reach
+ *    AGGW_WIDE (2^32 - 1) moves its whole histogram to a side table of 64-bit
+ *    counts (wides[x]) and keeps mode_cnt = AGGW_WIDE as the mark. Every count
+ *    of a field is at most its mode count, so one comparison per packet and
+ *    field covers every overflow;
  *  - v6: IPv6 destination addresses interned to 32-bit ids, so that every
  *    histogram value is 32 bits wide. (IPv4 destinations are their own value:
  *    a source's destinations are always of its own family.)
@@ -24,26 +33,46 @@
 #include "netagm/agm.h"
 #include "netagm/pkt.h"
 
-/* A histogram bucket: value and its 64-bit count; count 0 = empty. */
+/* A histogram bucket: value and its count; count 0 = empty. */
 typedef struct aggw_ent {
     uint32_t val;
-    uint32_t lo;
-    uint32_t hi;
+    uint32_t cnt;
 } aggw_ent;
 
+/* mode_cnt of a field whose counts live in a wide table. */
+#define AGGW_WIDE UINT32_MAX
+
+/* One field of a source. uniq 0: no value yet; 1: the value is mode, seen
+ * mode_cnt times; 2: mode, and value x seen y times (y <= mode_cnt); 3 or
+ * more: every value and count is in the arena table at offset x of 1 << y
+ * buckets, the mode's too. When mode_cnt == AGGW_WIDE, wides[x] holds the
+ * histogram, the mode and its count instead (mode is kept here too). */
 typedef struct aggw_field {
-    uint64_t mode_cnt;
-    uint32_t mode;
     uint32_t uniq;
-    uint32_t tab;     /* arena offset of the histogram (when log2cap > 0) */
-    uint32_t log2cap; /* histogram capacity is 1 << log2cap; 0 = none yet */
+    uint32_t mode;
+    uint32_t mode_cnt;
+    uint32_t x;
+    uint32_t y;
 } aggw_field;
 
 typedef struct aggw_rec {
+    _Alignas(64) uint64_t pkts;
     nagm_addr src;
-    uint64_t pkts;
     aggw_field f[NAGM_NFIELDS];
 } aggw_rec;
+
+/* A field whose counts outgrew 32 bits. */
+typedef struct aggw_went {
+    uint64_t cnt; /* 0 = empty */
+    uint32_t val;
+} aggw_went;
+
+typedef struct aggw_wide {
+    aggw_went *tab;   /* open addressing, load <= 1/2 */
+    uint32_t log2cap;
+    uint32_t mode;
+    uint64_t mode_cnt;
+} aggw_wide;
 
 typedef struct aggw_v6 {
     nagm_addr *addrs;  /* id -> address */
@@ -56,15 +85,18 @@ typedef struct aggw_v6 {
 
 typedef struct agg_window {
     int64_t start_ns;
-    aggw_rec *recs;
+    aggw_rec *recs;    /* 64-byte aligned inside recs_raw */
     uint32_t nrecs, caprecs;
     uint32_t last;     /* record of the previous packet (bursts repeat it) */
     uint64_t *srcmap;  /* key << 32 | (record index + 1); 0 = empty */
     uint32_t srcmask;
-    aggw_ent *arena;   /* histogram tables */
+    aggw_ent *arena;   /* histogram tables, 64-byte aligned inside arena_raw */
     size_t arena_len, arena_cap;
     uint32_t freelist[AGGW_NCLASSES]; /* per log2cap: offset + 1 of a free table */
+    aggw_wide *wides;
+    uint32_t nwides, capwides;
     aggw_v6 v6;
+    char *recs_raw, *arena_raw;
 } agg_window;
 
 /* New empty window state, or NULL on ENOMEM. */
@@ -79,7 +111,8 @@ int aggw_add(agg_window *w, const nagm_pkt *p);
 #define AGGW_BATCH 32
 int aggw_add_batch(agg_window *w, const nagm_pkt *const *pk, size_t n);
 
-/* Add all of src's counts into dst. Returns 0 or -1 on ENOMEM. */
+/* Add all of src's counts into dst. Returns 0, or -1 on ENOMEM or when a
+ * count would pass 2^64 - 1. */
 int aggw_merge(agg_window *dst, const agg_window *src);
 
 /* Fill rows[0..nrecs) (unsorted) with start/end as given. */
@@ -98,8 +131,9 @@ typedef struct nagm_agg nagm_agg;
 uint32_t aggw_source(agg_window *w, const nagm_addr *src);
 
 /* Add n packets with value val to field of record rec, exactly as a merge
- * does. For dst_ip of an IPv6 source pass the address as v6dst (val is then
- * ignored); otherwise v6dst is NULL. Returns 0 or -1 on ENOMEM. */
+ * does (n = 0 adds nothing). For dst_ip of an IPv6 source pass the address as
+ * v6dst (val is then ignored); otherwise v6dst is NULL. Returns 0, or -1 on
+ * ENOMEM or when a count would pass 2^64 - 1. */
 int aggw_count(agg_window *w, uint32_t rec, int field, uint32_t val, const nagm_addr *v6dst,
                uint64_t n);
 
