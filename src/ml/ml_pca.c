@@ -2,26 +2,16 @@
  * (dsyevr). The covariance is accumulated block by block with BLAS dsyrk on
  * centred copies of the rows, so a million-row input needs no second full
  * matrix in memory. */
-#include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ml/blas_dl.h"
 #include "ml/ml_comm.h"
 #include "ml/ml_err.h"
 #include "netagm/ml.h"
 
 #define BLOCK 4096
-
-/* OpenBLAS (linked explicitly, see CMakeLists.txt) splits dsyrk and the
- * eigensolver's work over as many threads as it sees cores, and the split
- * changes the last bits of the result: the same rows would give a slightly
- * different model on another machine, or under mpirun, which binds each
- * rank to a core. The fit runs OpenBLAS on one thread (declared here, not
- * taken from cblas.h, which may be another BLAS's header). */
-void openblas_set_num_threads(int num_threads);
-int openblas_get_num_threads(void);
 
 void nagm_pca_clear(nagm_pca *p)
 {
@@ -40,26 +30,22 @@ int nagm_pca_fit(nagm_pca *p, const double *X, size_t n, size_t dim, size_t ncom
 static int pca_fit(nagm_pca *p, const double *X, size_t n_local, size_t dim, size_t ncomp,
                    const nagm_ml_comm *comm, char *errbuf);
 
-/* Not thread-safe: OpenBLAS's thread count is the process's. */
 int nagm_pca_fit_comm(nagm_pca *p, const double *X, size_t n_local, size_t dim, size_t ncomp,
                       const nagm_ml_comm *comm, char *errbuf)
 {
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    int rc = pca_fit(p, X, n_local, dim, ncomp, comm, errbuf);
-    openblas_set_num_threads(blas_threads);
-    return rc;
+    return pca_fit(p, X, n_local, dim, ncomp, comm, errbuf);
 }
 
 /* Eigendecomposition of the covariance C (upper triangle; destroyed) into
  * p's components, variances and ratios. Returns 0 or -NAGM_ML_ELAPACK. */
-static int eigen(nagm_pca *p, double *C, double *Z, double *w, lapack_int *isuppz, char *errbuf)
+static int eigen(const nagm_blas *bl, nagm_pca *p, double *C, double *Z, double *w,
+                 lapack_int *isuppz, char *errbuf)
 {
     size_t dim = p->dim, ncomp = p->ncomp;
     lapack_int m = 0;
-    lapack_int info = LAPACKE_dsyevr(LAPACK_ROW_MAJOR, 'V', 'A', 'U', (lapack_int)dim, C,
-                                     (lapack_int)dim, 0.0, 0.0, 0, 0, 0.0, &m, w, Z,
-                                     (lapack_int)dim, isuppz);
+    lapack_int info = bl->dsyevr(LAPACK_ROW_MAJOR, 'V', 'A', 'U', (lapack_int)dim, C,
+                                 (lapack_int)dim, 0.0, 0.0, 0, 0, 0.0, &m, w, Z, (lapack_int)dim,
+                                 isuppz);
     if (info != 0 || (size_t)m != dim)
         return nagm_ml_fail(errbuf, NAGM_ML_ELAPACK, "PCA: LAPACKE_dsyevr failed (info %d)",
                             (int)info);
@@ -97,6 +83,9 @@ static int pca_fit(nagm_pca *p, const double *X, size_t n_local, size_t dim, siz
                    const nagm_ml_comm *comm, char *errbuf)
 {
     memset(p, 0, sizeof *p);
+    const nagm_blas *bl = nagm_blas_get(errbuf);
+    if (!bl)
+        return -NAGM_ML_ELAPACK;
     if (dim == 0 || dim > 100000)
         return nagm_ml_fail(errbuf, NAGM_ML_EINVAL, "PCA: bad dimension %zu", dim);
     if (ncomp < 1)
@@ -151,7 +140,7 @@ static int pca_fit(nagm_pca *p, const double *X, size_t n_local, size_t dim, siz
         for (size_t i = b; i < e; i++)
             for (size_t j = 0; j < dim; j++)
                 B[(i - b) * dim + j] = X[i * dim + j] - p->mean[j];
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)dim, (int)(e - b), 1.0, B,
+        bl->dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)dim, (int)(e - b), 1.0, B,
                     (int)dim, 0.0, T, (int)dim);
         double *pk = parts + t * tri;
         for (size_t i = 0, k = 0; i < dim; i++)
@@ -179,7 +168,7 @@ static int pca_fit(nagm_pca *p, const double *X, size_t n_local, size_t dim, siz
     char err[NAGM_ML_ERRBUF] = "";
     int32_t erc = 0;
     if (mlc_rank(comm) == 0)
-        erc = eigen(p, C, Z, w, isuppz, err);
+        erc = eigen(bl, p, C, Z, w, isuppz, err);
     if (multi) {
         mlc_bcast(comm, &erc, sizeof erc, 0);
         if (erc) {

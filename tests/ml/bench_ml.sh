@@ -10,6 +10,6 @@ B=${1:-$ROOT/build}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 cc -std=c11 -O2 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" "$ROOT/tests/ml/bench_ml.c" \
-    "$B/libnetagm.a" $(pkg-config --libs libpcap zlib libzstd libcjson) -lsnappy -llapacke \
-    -lopenblas -lpthread -lm -o "$OUT/bench_ml"
+    "$B/libnetagm.a" $(pkg-config --libs libpcap zlib libzstd libcjson) -lsnappy -ldl \
+    -lpthread -lm -o "$OUT/bench_ml"
 "$OUT/bench_ml" "${2:-1000000}" "${3:-bisecting}"

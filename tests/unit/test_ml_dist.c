@@ -20,8 +20,6 @@
 #include "ml/ml_rng.h"
 #include "netagm/ml.h"
 
-void openblas_set_num_threads(int num_threads);
-
 /* ---- simulated processes ---------------------------------------------------------- */
 
 #define MAXP 8
@@ -387,9 +385,6 @@ static void test_small(void **state)
 
 int main(void)
 {
-    /* The ranks are threads of one process: keep OpenBLAS's own thread
-     * count out of their way (the PCA fit sets it to one anyway). */
-    openblas_set_num_threads(1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bisecting),
         cmocka_unit_test(test_kmeans),
