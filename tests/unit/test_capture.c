@@ -30,6 +30,7 @@
 
 #include "capture/cap_linktype.h"
 #include "netagm/capture.h"
+#include "slurp.h"
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -160,25 +161,12 @@ static void tmp_path(char *out, size_t n, const char *name)
     snprintf(out, n, "%s/%s", g_tmp, name);
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
+/* The bytes of a file that must exist. */
+static uint8_t *slurp_must(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *b = malloc(cap);
-    assert_non_null(b);
-    size_t r;
-    while ((r = fread(b + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            cap *= 2;
-            b = realloc(b, cap);
-            assert_non_null(b);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return b;
+    uint8_t *d = slurp(path, len);
+    assert_non_null(d);
+    return d;
 }
 
 static void spit(const char *path, const void *data, size_t len)
@@ -576,7 +564,7 @@ static void check_compressed(const inv_row *row)
     char src[4096], gz[4096], gz2[4096], zs[4096], zs2[4096], cut[4096];
     corpus_path(src, sizeof src, row->path);
     size_t n;
-    uint8_t *d = slurp(src, &n);
+    uint8_t *d = slurp_must(src, &n);
     rd_res plain;
     read_all(src, &plain);
     assert_int_equal(plain.rc, 0);
@@ -608,7 +596,7 @@ static void check_compressed(const inv_row *row)
         /* Cut the compressed file in the middle: a prefix of the frames,
          * then a truncation error. */
         size_t zn;
-        uint8_t *z = slurp(files[i], &zn);
+        uint8_t *z = slurp_must(files[i], &zn);
         tmp_path(cut, sizeof cut, "c.cut");
         spit(cut, z, zn / 2);
         rd_res t;
@@ -766,7 +754,7 @@ static void test_truncated_pcap(void **state)
     char src[4096];
     corpus_path(src, sizeof src, "LibtraceTeam__libtrace/test/traces/100_packets.pcap");
     size_t n;
-    uint8_t *d = slurp(src, &n);
+    uint8_t *d = slurp_must(src, &n);
     uint64_t off[256];
     int be;
     size_t k = pcap_records(d, n, off, 256, &be);
@@ -856,7 +844,7 @@ static void test_truncated_pcapng(void **state)
         char src[4096];
         corpus_path(src, sizeof src, rels[f]);
         size_t n;
-        uint8_t *d = slurp(src, &n);
+        uint8_t *d = slurp_must(src, &n);
         uint64_t off[2048];
         int pkt[2048];
         size_t k = pcapng_blocks(d, n, off, pkt, 2048);
@@ -894,7 +882,7 @@ static void test_damaged_pcap(void **state)
     char src[4096];
     corpus_path(src, sizeof src, "LibtraceTeam__libtrace/test/traces/100_packets.pcap");
     size_t n;
-    uint8_t *d = slurp(src, &n);
+    uint8_t *d = slurp_must(src, &n);
     uint64_t off[256];
     int be;
     pcap_records(d, n, off, 256, &be);
@@ -1279,7 +1267,7 @@ static void test_stdin(void **state)
         char src[4096], gz[4096];
         corpus_path(src, sizeof src, rels[i]);
         size_t n;
-        uint8_t *d = slurp(src, &n);
+        uint8_t *d = slurp_must(src, &n);
         rd_res full, r;
         read_all(src, &full);
         assert_int_equal(full.rc, 0);
@@ -1294,7 +1282,7 @@ static void test_stdin(void **state)
         tmp_path(gz, sizeof gz, "stdin.gz");
         gzip_file(gz, d, n, n);
         size_t zn;
-        uint8_t *z = slurp(gz, &zn);
+        uint8_t *z = slurp_must(gz, &zn);
         read_stdin_pipe(z, zn, &r);
         assert_int_equal(r.rc, 0);
         assert_int_equal(r.n, full.n);

@@ -44,6 +44,7 @@
 
 #include "capture/cap_linktype.h"
 #include "capture/capture_int.h"
+#include "slurp.h"
 
 /* ---- byte buffers ----------------------------------------------------------- */
 
@@ -371,26 +372,6 @@ static uint8_t PAT[512];
 
 /* ---- the corpus ------------------------------------------------------------- */
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 1 << 16, n = 0, r;
-    uint8_t *b = malloc(cap);
-    assert_non_null(b);
-    while ((r = fread(b + n, 1, cap - n, f)) > 0) {
-        n += r;
-        if (n == cap) {
-            cap *= 2;
-            b = realloc(b, cap);
-            assert_non_null(b);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
 
 /* gunzip (all members); NULL when the data is not complete gzip. */
 static uint8_t *gunzip(const uint8_t *z, size_t zn, size_t *len)
