@@ -27,20 +27,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* JSON numbers go through doubles: counts from 2^53 on cannot come back. */
 #define JSON_EXACT (1ULL << 53)
 
-static const uint32_t mode_max[NAGM_NFIELDS] = {0, 65535, 65535, 255, 255, 255, 65575};
-
-static void check_row(const nagm_agm_row *r)
-{
-    CHECK(r->pkts >= 1);
-    for (int f = 0; f < NAGM_NFIELDS; f++) {
-        CHECK(r->uniq[f] >= 1 && r->uniq[f] <= r->pkts);
-        CHECK(r->mode_pkts[f] >= 1 && r->mode_pkts[f] <= r->pkts);
-        CHECK(r->mode[f] <= mode_max[f]);
-    }
-    CHECK(r->src.family == 4 || r->src.family == 6);
-    CHECK(r->dst_ip_mode.family == r->src.family);
-}
-
 /* The timestamp as the writers keep it (floor to the microsecond), or 0 when
  * that would fall below INT64_MIN. */
 static int ts_us(int64_t ns, int64_t *out)
@@ -126,7 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int ts_ok = 1, json_ok = 1;
     for (size_t i = 0; i < n; i++) {
         int64_t t;
-        check_row(&rows[i]);
+        fuzz_check_agm_row(&rows[i]);
         ts_ok &= ts_us(rows[i].window_start_ns, &t) && ts_us(rows[i].window_end_ns, &t);
         json_ok &= counts_fit_json(&rows[i]);
     }

@@ -25,8 +25,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const uint32_t mode_max[NAGM_NFIELDS] = {0, 65535, 65535, 255, 255, 255, 65575};
-
 static void check_msg(const char *err)
 {
     CHECK(memchr(err, '\0', NAGM_PQR_ERRBUF));
@@ -116,17 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK((n == 0) == (rows == NULL));
         /* The AGM reader's limits are wider than the ones above. */
         CHECK(declared < 0 || (size_t)declared == n);
-        for (size_t i = 0; i < n; i++) {
-            const nagm_agm_row *r = &rows[i];
-            CHECK(r->pkts >= 1);
-            for (int f = 0; f < NAGM_NFIELDS; f++) {
-                CHECK(r->uniq[f] >= 1 && r->uniq[f] <= r->pkts);
-                CHECK(r->mode_pkts[f] >= 1 && r->mode_pkts[f] <= r->pkts);
-                CHECK(r->mode[f] <= mode_max[f]);
-            }
-            CHECK(r->src.family == 4 || r->src.family == 6);
-            CHECK(r->dst_ip_mode.family == r->src.family);
-        }
+        for (size_t i = 0; i < n; i++)
+            fuzz_check_agm_row(&rows[i]);
         free(rows);
     }
     return 0;

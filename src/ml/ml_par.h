@@ -22,4 +22,18 @@ static inline size_t nagm_par_nchunks(size_t n)
     return (n + NAGM_PAR_CHUNK - 1) / NAGM_PAR_CHUNK;
 }
 
+/* Share n rows out to p processes in whole chunks: process r gets rows
+ * lo[r] .. lo[r + 1] - 1 (lo holds p + 1 entries), as evenly as the chunks
+ * go, the earlier processes taking one more when they do not. */
+static inline void nagm_par_split(size_t n, int p, size_t *lo)
+{
+    size_t chunks = nagm_par_nchunks(n), base = chunks / (size_t)p, extra = chunks % (size_t)p;
+    size_t at = 0;
+    for (int r = 0; r < p; r++) {
+        lo[r] = at * NAGM_PAR_CHUNK < n ? at * NAGM_PAR_CHUNK : n;
+        at += base + ((size_t)r < extra);
+    }
+    lo[p] = n;
+}
+
 #endif

@@ -134,19 +134,6 @@ static void recv_big(int src, int tag, void *buf, size_t len)
     }
 }
 
-/* lo[r] .. lo[r + 1] - 1: the rows of rank r. The chunks are shared out as
- * evenly as they go, the earlier ranks taking one more when they do not. */
-static void split_rows(size_t n, int p, size_t *lo)
-{
-    size_t chunks = nagm_par_nchunks(n), base = chunks / (size_t)p, extra = chunks % (size_t)p;
-    size_t at = 0;
-    for (int r = 0; r < p; r++) {
-        lo[r] = at * NAGM_PAR_CHUNK < n ? at * NAGM_PAR_CHUNK : n;
-        at += base + ((size_t)r < extra);
-    }
-    lo[p] = n;
-}
-
 int nagm_mpi_train(const nagm_agm_row *rows, size_t n, const nagm_train_opts *o,
                    nagm_model **out, nagm_assign *assign, double *pcs, char *errbuf)
 {
@@ -158,7 +145,7 @@ int nagm_mpi_train(const nagm_agm_row *rows, size_t n, const nagm_train_opts *o,
     size_t *lo = malloc(((size_t)p + 1) * sizeof *lo);
     if (!lo)
         mpc_fatal("out of memory");
-    split_rows((size_t)nall, p, lo);
+    nagm_par_split((size_t)nall, p, lo);
     size_t nl = lo[me + 1] - lo[me], nl1 = nl ? nl : 1;
 
     /* Each rank's range of rows (rank 0's is the start of its own). */

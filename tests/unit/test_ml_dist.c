@@ -171,19 +171,6 @@ static void *rank_main(void *arg)
     return NULL;
 }
 
-/* The rows of rank r are lo[r] .. lo[r + 1] - 1: whole chunks, shared out
- * as the MPI driver does. */
-static void split_rows(size_t n, int p, size_t *lo)
-{
-    size_t chunks = nagm_par_nchunks(n), base = chunks / (size_t)p, extra = chunks % (size_t)p;
-    size_t at = 0;
-    for (int r = 0; r < p; r++) {
-        lo[r] = at * NAGM_PAR_CHUNK < n ? at * NAGM_PAR_CHUNK : n;
-        at += base + ((size_t)r < extra);
-    }
-    lo[p] = n;
-}
-
 /* ---- data: AGM rows of a few kinds of sources, with repeats ------------------------- */
 
 static nagm_agm_row *make_rows(size_t n, uint64_t seed)
@@ -249,7 +236,7 @@ static void check_same(const nagm_agm_row *rows, size_t n, const nagm_train_opts
     s.p = p;
     pthread_barrier_init(&s.bar, NULL, (unsigned)p);
     size_t lo[MAXP + 1];
-    split_rows(n, p, lo);
+    nagm_par_split(n, p, lo);
     rank_run run[MAXP];
     pthread_t th[MAXP];
     for (int r = 0; r < p; r++) {
