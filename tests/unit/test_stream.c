@@ -245,44 +245,70 @@ static void test_one_window(void **state)
     nagm_stream_free(s);
 }
 
-/* Random time-ordered packets: the windows streamed out equal one batch
- * aggregation, row by row. */
-static void test_agrees_with_batch(void **state)
+/* Random time-ordered packets spread over nlanes lanes, each source always
+ * on the same lane (as Kafka partitions keyed by src_ip): the windows
+ * streamed out equal one batch aggregation, row by row. */
+static void agrees_with_batch(int nlanes)
 {
-    (void)state;
     nagm_stream *s = mk(7 * S, 0, 0);
     nagm_agg *a = nagm_agg_new(7 * S);
     srand(7);
     int64_t t = 1000 * S;
     nagm_agm_row *got = malloc(sizeof *got * 20000);
-    size_t ngot = 0;
+    size_t ngot = 0, maxrows = 0;
     nagm_window w;
     for (int i = 0; i < 20000; i++) {
         t += rand() % (S / 50);
-        nagm_pkt p = pkt(t, (uint32_t)(rand() % 300), (uint16_t)(rand() % 5));
+        uint32_t src = (uint32_t)(rand() % 300);
+        nagm_pkt p = pkt(t, src, (uint16_t)(rand() % 5));
         p.ttl = (uint8_t)(rand() % 3);
-        assert_int_equal(nagm_stream_add(s, 0, i, &p, 0), NAGM_SADD_COUNTED);
+        assert_int_equal(nagm_stream_add(s, (int)(src % (uint32_t)nlanes), i, &p, 0),
+                         NAGM_SADD_COUNTED);
         assert_int_equal(nagm_agg_add(a, &p), 0);
         while (nagm_stream_next(s, 0, 0, &w) == 1) {
             memcpy(got + ngot, w.rows, sizeof *got * w.n);
             ngot += w.n;
+            maxrows = w.n > maxrows ? w.n : maxrows;
             nagm_window_clear(&w);
         }
     }
     while (nagm_stream_next(s, 0, 1, &w) == 1) {
         memcpy(got + ngot, w.rows, sizeof *got * w.n);
         ngot += w.n;
+        maxrows = w.n > maxrows ? w.n : maxrows;
         nagm_window_clear(&w);
     }
     nagm_agm_row *want;
     size_t nwant = nagm_agg_take(a, INT64_MAX, &want);
     assert_int_equal(ngot, nwant);
     assert_true(nwant > 300);
+    /* every lane had rows in the windows: the merge saw nlanes runs */
+    assert_true(maxrows >= (size_t)nlanes);
     assert_memory_equal(got, want, sizeof *got * nwant);
     free(want);
     free(got);
     nagm_agg_free(a);
     nagm_stream_free(s);
+}
+
+static void test_agrees_with_batch(void **state)
+{
+    (void)state;
+    agrees_with_batch(1);
+}
+
+/* Four lanes: their closed windows' rows are merged. */
+static void test_agrees_with_batch_lanes(void **state)
+{
+    (void)state;
+    agrees_with_batch(4);
+}
+
+/* More lanes than the merge takes (16): the rows are sorted instead. */
+static void test_agrees_with_batch_many_lanes(void **state)
+{
+    (void)state;
+    agrees_with_batch(40);
 }
 
 /* Timestamps at the ends of the int64 range do not overflow. */
@@ -326,6 +352,8 @@ int main(void)
         cmocka_unit_test(test_lanes_and_positions),
         cmocka_unit_test(test_one_window),
         cmocka_unit_test(test_agrees_with_batch),
+        cmocka_unit_test(test_agrees_with_batch_lanes),
+        cmocka_unit_test(test_agrees_with_batch_many_lanes),
         cmocka_unit_test(test_extreme_timestamps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
