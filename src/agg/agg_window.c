@@ -677,8 +677,8 @@ int aggw_add_batch(agg_window *w, const nagm_pkt *const *pk, size_t n)
         prefetch_value(w, &r->f[NAGM_F_DST_IP], dst[i]);
         prefetch_value(w, &r->f[NAGM_F_SRC_PORT], p->src_port);
         prefetch_value(w, &r->f[NAGM_F_DST_PORT], p->dst_port);
-        prefetch_value(w, &r->f[NAGM_F_TTL], p->ttl);
-        prefetch_value(w, &r->f[NAGM_F_PROTO], p->proto);
+        /* (ttl and proto seldom have more than the two values a record
+         * holds: no table to prefetch) */
         prefetch_value(w, &r->f[NAGM_F_FLAGS], p->flags);
         prefetch_value(w, &r->f[NAGM_F_LEN], p->len);
     }

@@ -135,19 +135,27 @@ int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, na
     }
     int status = NAGM_EXIT_OK, rc;
     nagm_frame f;
-    nagm_pkt p;
+    nagm_pkt batch[NAGM_PKT_BATCH];
+    size_t nb = 0;
     uint64_t n = 0;
     while ((rc = nagm_capture_next(c, &f)) == 1) {
-        if (nagm_filter_frame(flt, &f, &p, st) && cb(ctx, &p) != 0) {
-            snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
-            status = NAGM_EXIT_ERROR;
-            break;
+        nb += (size_t)nagm_filter_frame(flt, &f, &batch[nb], st);
+        if (nb == NAGM_PKT_BATCH) {
+            nb = 0;
+            if (cb(ctx, batch, NAGM_PKT_BATCH) != 0) {
+                status = NAGM_EXIT_ERROR;
+                break;
+            }
         }
         if (pr && (++n & 0xffff) == 0 && nagm_now_s() >= pr->next) {
             progress(st, nagm_capture_raw_bytes(c), pr->t0, pr->file, pr->nfiles, 0);
             pr->next = nagm_now_s() + 0.25;
         }
     }
+    if (status == NAGM_EXIT_OK && nb && cb(ctx, batch, nb) != 0)
+        status = NAGM_EXIT_ERROR;
+    if (status == NAGM_EXIT_ERROR)
+        snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
     if (rc < 0) {
         fprintf(stderr, "%s: %s\n", who, nagm_capture_error(c));
         st->files_bad++;

@@ -40,15 +40,13 @@ typedef struct shard {
     pthread_cond_t cv;
 } shard;
 
-#define SINGLE_BATCH 256
-
 typedef struct run_ctx {
     int64_t window_ns;
     int nshards;      /* shards in all; shard 0 is the reader's own */
     unsigned reader64; /* the reader's share of the sources, in 64ths */
     nagm_agg *single; /* shard 0 */
-    size_t nbuf;      /* -j 1: packets waiting in buf */
-    nagm_pkt buf[SINGLE_BATCH];
+    size_t nbuf;      /* -j N: shard 0's packets waiting in buf */
+    nagm_pkt buf[NAGM_PKT_BATCH];
     shard *shards;
 } run_ctx;
 
@@ -86,14 +84,11 @@ static void shard_publish(shard *s)
     pthread_mutex_unlock(&s->mu);
 }
 
-static int add_single(void *ctx, const nagm_pkt *p)
+/* -j 1: the pipeline's batch goes to the aggregator as it is. */
+static int add_single(void *ctx, const nagm_pkt *pkts, size_t n)
 {
     run_ctx *rc = ctx;
-    rc->buf[rc->nbuf++] = *p;
-    if (rc->nbuf < SINGLE_BATCH)
-        return 0;
-    rc->nbuf = 0;
-    return nagm_agg_add_batch(rc->single, rc->buf, SINGLE_BATCH);
+    return nagm_agg_add_batch(rc->single, pkts, n);
 }
 
 /* The reader's share of the sources for n shards, in 64ths. It also reads,
@@ -112,12 +107,16 @@ static unsigned reader_share64(int n)
     return s > 0 ? (unsigned)(s * 64 + 0.5) : 0;
 }
 
-static int add_sharded(void *ctx, const nagm_pkt *p)
+static int add_one_sharded(run_ctx *rc, const nagm_pkt *p)
 {
-    run_ctx *rc = ctx;
     uint64_t h = nagm_hash_bytes(p->src.b, p->src.family == 4 ? 4 : 16);
-    if ((h >> 58) < rc->reader64)
-        return add_single(ctx, p);
+    if ((h >> 58) < rc->reader64) {
+        rc->buf[rc->nbuf++] = *p;
+        if (rc->nbuf < NAGM_PKT_BATCH)
+            return 0;
+        rc->nbuf = 0;
+        return nagm_agg_add_batch(rc->single, rc->buf, NAGM_PKT_BATCH);
+    }
     /* The low half of the hash picks the worker, by multiply and shift (a
      * division per packet shows in the reader's profile). */
     shard *s = &rc->shards[((h & 0xffffffffu) * (uint64_t)(rc->nshards - 1)) >> 32];
@@ -129,6 +128,15 @@ static int add_sharded(void *ctx, const nagm_pkt *p)
         if (s->failed) /* read once per batch: the worker's line stays put */
             return -1;
     }
+    return 0;
+}
+
+static int add_sharded(void *ctx, const nagm_pkt *pkts, size_t n)
+{
+    run_ctx *rc = ctx;
+    for (size_t i = 0; i < n; i++)
+        if (add_one_sharded(rc, &pkts[i]) != 0)
+            return -1;
     return 0;
 }
 
@@ -241,7 +249,7 @@ int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nag
     *rows = NULL;
     *nrows = 0;
     int n = o->jobs > 1 ? o->jobs : 1;
-    run_ctx *rc = calloc(1, sizeof *rc); /* holds the -j 1 batch: too big for the stack */
+    run_ctx *rc = calloc(1, sizeof *rc); /* holds shard 0's batch: too big for the stack */
     nagm_agg **aggs = calloc((size_t)n, sizeof *aggs);
     if (!rc || !aggs) {
         free(rc);

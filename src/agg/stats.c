@@ -22,7 +22,10 @@ void nagm_stats_frame(nagm_stats *s, uint32_t linktype, uint32_t caplen, nagm_de
 {
     s->frames++;
     s->bytes += caplen;
-    nagm_linktype_stats *l = lt_slot(s, linktype);
+    /* (a capture has one link type, nearly always) */
+    nagm_linktype_stats *l = s->nlinktypes && s->linktypes[0].linktype == linktype
+                                 ? &s->linktypes[0]
+                                 : lt_slot(s, linktype);
     l->frames++;
     if (r != NAGM_DEC_OK) {
         s->skipped[r]++;

@@ -51,13 +51,14 @@ typedef struct extract_ctx {
     int failed;
 } extract_ctx;
 
-static int on_packet(void *ctx, const nagm_pkt *p)
+static int on_packets(void *ctx, const nagm_pkt *pkts, size_t n)
 {
     extract_ctx *x = ctx;
-    if (nagm_pktout_write(x->out, p) != 0) {
-        x->failed = 1;
-        return 1; /* stop: the output is broken */
-    }
+    for (size_t i = 0; i < n; i++)
+        if (nagm_pktout_write(x->out, &pkts[i]) != 0) {
+            x->failed = 1;
+            return 1; /* stop: the output is broken */
+        }
     return 0;
 }
 
@@ -132,7 +133,7 @@ int cmd_extract(int argc, char **argv)
         return NAGM_EXIT_ERROR;
     }
     nagm_stats st;
-    int status = nagm_run_packets(&ci.run, on_packet, &x, &st, errbuf);
+    int status = nagm_run_packets(&ci.run, on_packets, &x, &st, errbuf);
     if (status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE)
         cli_error("extract", "%s", errbuf);
     st.rows = nagm_pktout_rows(x.out);

@@ -167,9 +167,9 @@ static int share_inputs(const nagm_run_opts *o, nagm_inputs *in, char *errbuf)
 
 /* ---- 2. reading this rank's files ---------------------------------------------- */
 
-static int add_packet(void *agg, const nagm_pkt *p)
+static int add_packets(void *agg, const nagm_pkt *pkts, size_t n)
 {
-    return nagm_agg_add(agg, p);
+    return nagm_agg_add_batch(agg, pkts, n);
 }
 
 /* This rank's files through nagm_run_file, with the rank in every message. */
@@ -182,7 +182,7 @@ static int read_files(const nagm_run_opts *o, nagm_filter *flt, const nagm_input
         if (owner[i] != me)
             continue;
         (*nfiles)++;
-        int rc = nagm_run_file(in->paths[i], o, flt, add_packet, agg, st, mpc_who(), NULL,
+        int rc = nagm_run_file(in->paths[i], o, flt, add_packets, agg, st, mpc_who(), NULL,
                                errbuf);
         if (rc == NAGM_EXIT_ERROR)
             return rc;

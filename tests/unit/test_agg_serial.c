@@ -300,10 +300,13 @@ static void test_damaged_segments(void **state)
     agg_buf_free(&b);
 }
 
-static int add_pkt(void *ctx, const nagm_pkt *p)
+static int add_pkts(void *ctx, const nagm_pkt *pkts, size_t n)
 {
     nagm_agg **two = ctx;
-    return nagm_agg_add(two[0], p) || nagm_agg_add(two[1], p);
+    for (size_t i = 0; i < n; i++)
+        if (nagm_agg_add(two[0], &pkts[i]) || nagm_agg_add(two[1], &pkts[i]))
+            return 1;
+    return 0;
 }
 
 /* A real capture, through the serializer with three owners. */
@@ -327,7 +330,7 @@ static void test_real_capture(void **state)
         nagm_agg *two[2] = {nagm_agg_new(wns), nagm_agg_new(wns)};
         nagm_stats st;
         char errbuf[NAGM_ERRBUF_SIZE];
-        if (nagm_run_packets(&o, add_pkt, two, &st, errbuf) != NAGM_EXIT_OK) {
+        if (nagm_run_packets(&o, add_pkts, two, &st, errbuf) != NAGM_EXIT_OK) {
             nagm_agg_free(two[0]);
             nagm_agg_free(two[1]);
             skip();
