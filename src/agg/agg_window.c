@@ -230,10 +230,8 @@ static __attribute__((noinline)) uint32_t src_insert(agg_window *w, const nagm_a
 
 /* Record index of src (key = src_key(src), its srcmap probe starting at slot
  * i), creating it if new; UINT32_MAX on ENOMEM. */
-static inline uint32_t src_find_at(agg_window *w, const nagm_addr *src, uint32_t key, uint32_t i)
+static inline uint32_t src_probe(agg_window *w, const nagm_addr *src, uint32_t key, uint32_t i)
 {
-    if (w->last != UINT32_MAX && addr_eq(&w->recs[w->last].src, src))
-        return w->last;
     for (;;) {
         uint64_t s = w->srcmap[i];
         if (!s)
@@ -246,6 +244,14 @@ static inline uint32_t src_find_at(agg_window *w, const nagm_addr *src, uint32_t
         i = (i + 1) & w->srcmask;
     }
     return src_insert(w, src, key, i);
+}
+
+/* src_probe, trying the previous packet's record first. */
+static inline uint32_t src_find_at(agg_window *w, const nagm_addr *src, uint32_t key, uint32_t i)
+{
+    if (w->last != UINT32_MAX && addr_eq(&w->recs[w->last].src, src))
+        return w->last;
+    return src_probe(w, src, key, i);
 }
 
 static uint32_t src_find(agg_window *w, const nagm_addr *src)
@@ -504,16 +510,20 @@ static __attribute__((noinline)) int count_wide(agg_window *w, aggw_rec *r, int 
 
 /* ---- the hot path ---------------------------------------------------------- */
 
-/* Add n packets with value val to field of record r. Returns 0 or -1 on
+/* Add n packets with value val to field of record r. With checked 0 the
+ * caller has proved that no count of the field can reach AGGW_WIDE (n is 1
+ * and r->hi < AGGW_WIDE - 1) and keeps r->hi itself. Returns 0 or -1 on
  * ENOMEM. */
-static inline __attribute__((always_inline)) int count_value(agg_window *w, aggw_rec *r,
-                                                             int field, uint32_t val, uint64_t n)
+static inline __attribute__((always_inline)) int count_in(agg_window *w, aggw_rec *r, int field,
+                                                          uint32_t val, uint64_t n, int checked)
 {
     aggw_field *fs = &r->f[field];
-    /* Below this bound no count of the field can reach AGGW_WIDE; a wide
-     * field (mode_cnt == AGGW_WIDE) never passes it. */
-    if (UNLIKELY(n >= (uint64_t)(AGGW_WIDE - fs->mode_cnt)))
-        return count_wide(w, r, field, val, n);
+    if (checked) {
+        /* Below this bound no count of the field can reach AGGW_WIDE; a wide
+         * field (mode_cnt == AGGW_WIDE) never passes it. */
+        if (UNLIKELY(n >= (uint64_t)(AGGW_WIDE - fs->mode_cnt)))
+            return count_wide(w, r, field, val, n);
+    }
     uint32_t k = (uint32_t)n;
     if (fs->uniq >= 3) {
         aggw_ent *e = tab_probe(&w->arena[fs->x], fs->y, val);
@@ -566,18 +576,53 @@ static inline __attribute__((always_inline)) int count_value(agg_window *w, aggw
     return 0;
 }
 
-/* Count packet p (destination value dst) into record r, its source's. */
-static inline int add_rec(agg_window *w, aggw_rec *r, const nagm_pkt *p, uint32_t dst)
+/* count_in with every check, keeping r->hi: for merges, the serializer and
+ * records near the bound. */
+static int count_value(agg_window *w, aggw_rec *r, int field, uint32_t val, uint64_t n)
+{
+    int rc = count_in(w, r, field, val, n, 1);
+    if (r->f[field].mode_cnt > r->hi)
+        r->hi = r->f[field].mode_cnt;
+    return rc;
+}
+
+/* Count packet p's seven values (destination value dst) into record r. */
+static inline __attribute__((always_inline)) int add_values(agg_window *w, aggw_rec *r,
+                                                            const nagm_pkt *p, uint32_t dst,
+                                                            int checked)
+{
+    /* Errors are rare (ENOMEM): test them once. */
+    return count_in(w, r, NAGM_F_DST_IP, dst, 1, checked) |
+           count_in(w, r, NAGM_F_SRC_PORT, p->src_port, 1, checked) |
+           count_in(w, r, NAGM_F_DST_PORT, p->dst_port, 1, checked) |
+           count_in(w, r, NAGM_F_TTL, p->ttl, 1, checked) |
+           count_in(w, r, NAGM_F_PROTO, p->proto, 1, checked) |
+           count_in(w, r, NAGM_F_FLAGS, p->flags, 1, checked) |
+           count_in(w, r, NAGM_F_LEN, p->len, 1, checked);
+}
+
+/* Records near the 32-bit bound, out of the hot path. */
+static __attribute__((noinline)) int add_values_checked(agg_window *w, aggw_rec *r,
+                                                        const nagm_pkt *p, uint32_t dst)
+{
+    int rc = add_values(w, r, p, dst, 1);
+    for (int f = 0; f < NAGM_NFIELDS; f++)
+        if (r->f[f].mode_cnt > r->hi)
+            r->hi = r->f[f].mode_cnt;
+    return rc;
+}
+
+/* Count packet p (destination value dst) into record r, its source's. A
+ * packet adds 1 to one count of each field, so while r->hi < AGGW_WIDE - 1
+ * no count can overflow and r->hi + 1 bounds them all afterwards. */
+static inline __attribute__((always_inline)) int add_rec(agg_window *w, aggw_rec *r,
+                                                         const nagm_pkt *p, uint32_t dst)
 {
     r->pkts++;
-    /* Errors are rare (ENOMEM): test them once. */
-    return count_value(w, r, NAGM_F_DST_IP, dst, 1) |
-           count_value(w, r, NAGM_F_SRC_PORT, p->src_port, 1) |
-           count_value(w, r, NAGM_F_DST_PORT, p->dst_port, 1) |
-           count_value(w, r, NAGM_F_TTL, p->ttl, 1) |
-           count_value(w, r, NAGM_F_PROTO, p->proto, 1) |
-           count_value(w, r, NAGM_F_FLAGS, p->flags, 1) |
-           count_value(w, r, NAGM_F_LEN, p->len, 1);
+    if (UNLIKELY(r->hi >= AGGW_WIDE - 1))
+        return add_values_checked(w, r, p, dst);
+    r->hi++;
+    return add_values(w, r, p, dst, 0);
 }
 
 /* The dst_ip value of p: the IPv4 address, or the id of the IPv6 one
@@ -654,15 +699,19 @@ int aggw_add_batch(agg_window *w, const nagm_pkt *const *pk, size_t n)
         }
     }
     for (size_t i = 0; i < n; i++) {
-        /* (a new record may have grown srcmap since the first stage) */
-        uint32_t at = w->srcmask == mask ? slot[i]
-                                         : src_slot(key[i], pk[i]->src.family, w->srcmask);
-        uint32_t r = src_find_at(w, &pk[i]->src, key[i], at);
-        if (r == UINT32_MAX)
-            return -1;
-        recs[i] = r;
-        if (r != guess[i])
+        /* The guess is a record index (records never move index), so only
+         * its address needs confirming. */
+        uint32_t r = guess[i];
+        if (r == UINT32_MAX || !addr_eq(&w->recs[r].src, &pk[i]->src)) {
+            /* (a new record may have grown srcmap since the first stage) */
+            uint32_t at = w->srcmask == mask ? slot[i]
+                                             : src_slot(key[i], pk[i]->src.family, w->srcmask);
+            r = src_probe(w, &pk[i]->src, key[i], at);
+            if (r == UINT32_MAX)
+                return -1;
             prefetch_rec(&w->recs[r]);
+        }
+        recs[i] = r;
     }
     for (size_t i = 0; i < n; i++) {
         const aggw_rec *r = &w->recs[recs[i]];

@@ -18,8 +18,9 @@
  *  - counts are 32 bits wide: a field whose mode count would reach
  *    AGGW_WIDE (2^32 - 1) moves its whole histogram to a side table of 64-bit
  *    counts (wides[x]) and keeps mode_cnt = AGGW_WIDE as the mark. Every count
- *    of a field is at most its mode count, so one comparison per packet and
- *    field covers every overflow;
+ *    of a field is at most its mode count, and the record keeps a bound on
+ *    its fields' mode counts, so one comparison per packet covers every
+ *    overflow;
  *  - v6: IPv6 destination addresses interned to 32-bit ids, so that every
  *    histogram value is 32 bits wide. (IPv4 destinations are their own value:
  *    a source's destinations are always of its own family.)
@@ -59,6 +60,10 @@ typedef struct aggw_rec {
     _Alignas(64) uint64_t pkts;
     nagm_addr src;
     aggw_field f[NAGM_NFIELDS];
+    /* An upper bound on every field's mode count (AGGW_WIDE once a field is
+     * wide). While it is below AGGW_WIDE - 1, a packet cannot overflow any
+     * count of the record: one check a packet instead of one a field. */
+    uint32_t hi;
 } aggw_rec;
 
 /* A field whose counts outgrew 32 bits. */
