@@ -68,48 +68,48 @@ enum {
 
 void dec_l4(uint8_t proto, const nagm_cur *l4, nagm_pkt *out)
 {
-    nagm_cur c = *l4;
-
-    out->src_port = 0;
-    out->dst_port = 0;
-    out->flags = 0;
-    out->l4_trunc = 0;
+    nagm_span s;
+    uint16_t sp = 0, dp = 0;
+    uint8_t flags = 0, trunc = 0;
 
     switch (proto) {
     case DEC_IPPROTO_TCP:
-        if (!nagm_cur_has(&c, L4_PORT_BYTES)) {
-            out->l4_trunc = 1;
-            return;
+        if (nagm_cur_span(l4, L4_FLAG_BYTES, &s)) {
+            sp = nagm_span_be16(s, 0);
+            dp = nagm_span_be16(s, 2);
+            flags = nagm_span_u8(s, L4_TCP_FLAGS_OFF);
+        } else if (nagm_cur_span(l4, L4_PORT_BYTES, &s)) {
+            sp = nagm_span_be16(s, 0);
+            dp = nagm_span_be16(s, 2);
+            trunc = 1;
+        } else {
+            trunc = 1;
         }
-        out->src_port = nagm_cur_peek_be16(&c, 0);
-        out->dst_port = nagm_cur_peek_be16(&c, 2);
-        if (!nagm_cur_has(&c, L4_FLAG_BYTES)) {
-            out->l4_trunc = 1;
-            return;
-        }
-        out->flags = nagm_cur_peek_u8(&c, L4_TCP_FLAGS_OFF);
-        return;
+        break;
     case DEC_IPPROTO_UDP:
     case DEC_IPPROTO_SCTP:
     case DEC_IPPROTO_UDPLITE:
     case DEC_IPPROTO_DCCP:
-        if (!nagm_cur_has(&c, L4_PORT_BYTES)) {
-            out->l4_trunc = 1;
-            return;
+        if (nagm_cur_span(l4, L4_PORT_BYTES, &s)) {
+            sp = nagm_span_be16(s, 0);
+            dp = nagm_span_be16(s, 2);
+        } else {
+            trunc = 1;
         }
-        out->src_port = nagm_cur_peek_be16(&c, 0);
-        out->dst_port = nagm_cur_peek_be16(&c, 2);
-        return;
+        break;
     case DEC_IPPROTO_ICMP:
     case DEC_IPPROTO_ICMPV6:
-        if (!nagm_cur_has(&c, L4_PORT_BYTES)) {
-            out->l4_trunc = 1;
-            return;
-        }
         /* type in the high byte, code in the low byte */
-        out->dst_port = nagm_cur_peek_be16(&c, 0);
-        return;
+        if (nagm_cur_span(l4, L4_PORT_BYTES, &s))
+            dp = nagm_span_be16(s, 0);
+        else
+            trunc = 1;
+        break;
     default:
-        return;
+        break;
     }
+    out->src_port = sp;
+    out->dst_port = dp;
+    out->flags = flags;
+    out->l4_trunc = trunc;
 }

@@ -206,9 +206,10 @@ nagm_dec_result dec_ethertype(uint16_t etype, nagm_cur *c, nagm_pkt *out)
 
 static nagm_dec_result dec_ethernet(nagm_cur *c, nagm_pkt *out)
 {
-    if (!nagm_cur_has(c, ETH_HDR))
+    nagm_span h;
+    if (!nagm_cur_span(c, ETH_HDR, &h))
         return NAGM_DEC_MALFORMED;
-    uint16_t etype = nagm_cur_peek_be16(c, ETH_OFF_TYPE);
+    uint16_t etype = nagm_span_be16(h, ETH_OFF_TYPE);
     nagm_cur_skip(c, ETH_HDR);
     return dec_ethertype(etype, c, out);
 }

@@ -133,6 +133,48 @@ static inline void nagm_cur_copy(nagm_cur *c, void *dst, size_t n)
     c->p += n;
 }
 
+/* A span: n bytes at p, every one of them captured (made by nagm_cur_span).
+ * Decoders take a header's fixed part as one span after one bounds check and
+ * read its fields at constant offsets: with n a constant too, the compiler
+ * folds the getters' checks away. A span is passed by value, so no store
+ * into a packet record can alias it. */
+typedef struct nagm_span {
+    const uint8_t *p;
+    size_t n;
+} nagm_span;
+
+/* The next n bytes of c as *s, without moving c. Returns 1, or 0 (s
+ * untouched) when fewer than n bytes remain or c is in error. */
+static inline int nagm_cur_span(const nagm_cur *c, size_t n, nagm_span *s)
+{
+    if (!nagm_cur_has(c, n))
+        return 0;
+    s->p = c->p;
+    s->n = n;
+    return 1;
+}
+
+/* Byte off of s; 0 when off is outside it (a decoder bug, never input). */
+static inline uint8_t nagm_span_u8(nagm_span s, size_t off)
+{
+    return off < s.n ? s.p[off] : 0;
+}
+
+/* Big-endian 16 bits at off of s; 0 when outside it. */
+static inline uint16_t nagm_span_be16(nagm_span s, size_t off)
+{
+    return off + 2 <= s.n ? (uint16_t)((s.p[off] << 8) | s.p[off + 1]) : 0;
+}
+
+/* Copy k bytes at off of s to dst (zeros when outside it). */
+static inline void nagm_span_copy(nagm_span s, size_t off, void *dst, size_t k)
+{
+    if (off + k <= s.n)
+        memcpy(dst, s.p + off, k);
+    else
+        memset(dst, 0, k);
+}
+
 /* A sub-cursor over the next n bytes (clamped to what remains; err set on
  * the sub-cursor's reads past it). Does not move c. */
 static inline nagm_cur nagm_cur_sub(const nagm_cur *c, size_t n)

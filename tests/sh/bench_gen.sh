@@ -95,4 +95,16 @@ check "bad --size: exit 2" test $? -eq 2
 "$GEN" -q -o /dev/null 2>/dev/null
 check "neither --size nor --packets: exit 2" test $? -eq 2
 
+# The memory-floor probe that bench/run reports beside cat's read time: one
+# JSON line with two positive costs (no timing is judged here).
+MF="$NETAGM_BUILD/bench/netagm-memfloor"
+out=$("$MF" --mb 2 --ops 20000)
+check "memfloor: one JSON line with both costs" python3 -c "
+import json, sys
+d = json.loads(sys.argv[1])
+assert d['mb'] == 2 and d['independent_ns'] > 0 and d['dependent_ns'] > 0
+" "$out"
+"$MF" --mb 0 >/dev/null 2>&1
+check "memfloor: --mb 0 is a usage error (exit 2)" test $? -eq 2
+
 finish
