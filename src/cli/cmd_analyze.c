@@ -328,7 +328,7 @@ int cmd_analyze(int argc, char **argv)
     cli_parquet_init(&pq);
     int all_protos = 0, want_nagm = 0, no_report = 0, save_agm = 0, threads_given = 0;
     long v;
-    int opt, muted[2];
+    int opt, muted[2], rank_muted;
     mute_other_ranks(muted);
     while ((opt = getopt_long(argc, argv, CLI_INPUT_SHORTOPTS "o:k:h", longopts, NULL)) != -1) {
         int r = cli_input_option(&ci, opt, optarg);
@@ -837,7 +837,11 @@ done:
     return status;
 
 usage_error:
+    /* Under a launcher the muted ranks leave quietly with 0: one that failed
+     * first would make the launcher kill rank 0 before its message got out
+     * (seen under load). The launcher's status is then rank 0's, 2. */
+    rank_muted = muted[0] >= 0;
     unmute(muted);
     cli_input_free(&ci);
-    return NAGM_EXIT_USAGE;
+    return rank_muted ? NAGM_EXIT_OK : NAGM_EXIT_USAGE;
 }

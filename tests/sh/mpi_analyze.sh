@@ -120,7 +120,7 @@ check "report.html written, one profile per cluster" \
     test "$(grep -c 'class="card" id="cluster-' "$TMP/small/report.html")" -eq \
          "$(grep -c 'class="card" id="cluster-' "$TMP/ref-small/report.html")"
 
-# ---- errors: one message, every rank the same status ---------------------------------
+# ---- errors: one message, the launcher exits with rank 0's status ---------------------
 mpi 3 analyze -q -r "$NOTCP" --out "$TMP/none" > /dev/null 2> "$TMP/none.err"
 rc=$?
 check "nothing to analyze: exit 1" test $rc -eq 1
