@@ -81,6 +81,22 @@ nagm_sink *cli_open_agm_sink(const char *path, nagm_format fmt);
  * Returns 0 or -1. */
 int cli_parse_seconds(const char *s, int64_t *ns);
 
+/* Under an MPI launcher every rank parses the same command line; only rank
+ * 0 should speak. cli_mute_ranks sends the standard output and error of the
+ * other ranks to /dev/null (nothing happens outside a launcher or on rank 0)
+ * and keeps the originals in *m; cli_unmute_ranks puts them back. */
+typedef struct cli_mute {
+    int saved[2]; /* -1: not muted */
+} cli_mute;
+void cli_mute_ranks(cli_mute *m);
+void cli_unmute_ranks(cli_mute *m);
+
+/* Unmute and return a usage error's exit status: NAGM_EXIT_USAGE, but
+ * NAGM_EXIT_OK for a muted rank. A muted rank that exited non-zero first
+ * could make the launcher kill rank 0 before its message got out; the
+ * launcher's status is rank 0's either way. */
+int cli_usage_exit(cli_mute *m);
+
 /* Print "netagm CMD: message" on stderr. */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -74,6 +74,8 @@ int cmd_agm(int argc, char **argv)
     cli_parquet pq;
     cli_parquet_init(&pq);
     int opt, output_parts = 0;
+    cli_mute muted;
+    cli_mute_ranks(&muted);
     while ((opt = getopt_long(argc, argv, CLI_INPUT_SHORTOPTS "o:h", longopts, NULL)) != -1) {
         int r = cli_input_option(&ci, opt, optarg);
         if (r == 0)
@@ -98,6 +100,7 @@ int cmd_agm(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
+            cli_unmute_ranks(&muted);
             cli_input_free(&ci);
             return NAGM_EXIT_OK;
         default:
@@ -114,6 +117,7 @@ int cmd_agm(int argc, char **argv)
 
     if (cli_parquet_format(&pq, "agm", out, fmt, &fmt) != 0)
         goto usage_error;
+    cli_unmute_ranks(&muted);
     /* Under mpirun (or for part files) the MPI driver runs the job. */
     if (nagm_mpi_active() || output_parts) {
         nagm_mpi_agm_job job = {&ci.run, out, fmt, output_parts, ci.quiet, open_sink, &pq,
@@ -156,5 +160,5 @@ int cmd_agm(int argc, char **argv)
 
 usage_error:
     cli_input_free(&ci);
-    return NAGM_EXIT_USAGE;
+    return cli_usage_exit(&muted);
 }

@@ -4,7 +4,6 @@
  * Under mpirun the rows are read and the model trained by every rank, and
  * rank 0 writes the results (docs/cluster.md). */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
@@ -252,38 +251,6 @@ static void print_summary(FILE *fp, const nagm_model *m, const nagm_profile *pr,
     }
 }
 
-/* Under mpirun every rank parses the same command line: only rank 0 says
- * what is wrong with it (or prints the help). The other ranks' stdout and
- * stderr go to /dev/null meanwhile; saved[] keeps them (-1: untouched). */
-static void mute_other_ranks(int saved[2])
-{
-    saved[0] = saved[1] = -1;
-    if (nagm_mpi_launched() <= 1 || nagm_mpi_launched_rank() == 0)
-        return;
-    int null = open("/dev/null", O_WRONLY);
-    if (null < 0)
-        return;
-    fflush(stdout);
-    fflush(stderr);
-    saved[0] = dup(1);
-    saved[1] = dup(2);
-    dup2(null, 1);
-    dup2(null, 2);
-    close(null);
-}
-
-static void unmute(int saved[2])
-{
-    fflush(stdout);
-    fflush(stderr);
-    for (int i = 0; i < 2; i++)
-        if (saved[i] >= 0) {
-            dup2(saved[i], i + 1);
-            close(saved[i]);
-            saved[i] = -1;
-        }
-}
-
 int cmd_analyze(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -328,8 +295,9 @@ int cmd_analyze(int argc, char **argv)
     cli_parquet_init(&pq);
     int all_protos = 0, want_nagm = 0, no_report = 0, save_agm = 0, threads_given = 0;
     long v;
-    int opt, muted[2], rank_muted;
-    mute_other_ranks(muted);
+    int opt;
+    cli_mute muted;
+    cli_mute_ranks(&muted);
     while ((opt = getopt_long(argc, argv, CLI_INPUT_SHORTOPTS "o:k:h", longopts, NULL)) != -1) {
         int r = cli_input_option(&ci, opt, optarg);
         if (r < 0)
@@ -457,7 +425,7 @@ int cmd_analyze(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            unmute(muted);
+            cli_unmute_ranks(&muted);
             cli_input_free(&ci);
             return NAGM_EXIT_OK;
         default:
@@ -511,7 +479,7 @@ int cmd_analyze(int argc, char **argv)
         to.tcp_only = !memcmp(tcp, ci.run.protos, sizeof tcp);
     }
     int quiet = ci.quiet;
-    unmute(muted);
+    cli_unmute_ranks(&muted);
 
     /* Under mpirun: every rank reads and trains, rank 0 writes. */
     int dist = nagm_mpi_active(), me = dist ? nagm_mpi_rank() : 0;
@@ -837,11 +805,6 @@ done:
     return status;
 
 usage_error:
-    /* Under a launcher the muted ranks leave quietly with 0: one that failed
-     * first would make the launcher kill rank 0 before its message got out
-     * (seen under load). The launcher's status is then rank 0's, 2. */
-    rank_muted = muted[0] >= 0;
-    unmute(muted);
     cli_input_free(&ci);
-    return rank_muted ? NAGM_EXIT_OK : NAGM_EXIT_USAGE;
+    return cli_usage_exit(&muted);
 }

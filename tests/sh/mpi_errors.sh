@@ -43,8 +43,19 @@ check "unwritable output: named once" test "$(grep -c 'no/such/dir/out.csv' "$TM
 mpi 2 agm -q -r "$F1" --output-parts -o "$TMP/junk.pcap" 2> "$TMP/pf.err"; rc=$?
 check "--output-parts onto a file: exit 1 with a message" \
     bash -c "[ $rc -eq 1 ] && grep -q 'not a directory' '$TMP/pf.err'"
-mpi 2 agm -q -r "$F1" --bpf 'no such (' -o /dev/null 2> /dev/null; rc=$?
+mpi 2 agm -q -r "$F1" --bpf 'no such (' -o /dev/null 2> "$TMP/bpf.err"; rc=$?
 check "bad BPF: exit 2" test $rc -eq 2
+check "bad BPF: said once" test "$(grep -c "invalid filter" "$TMP/bpf.err")" -eq 1
+# Usage errors, found before MPI starts: rank 0 says it, the job exits 2.
+mpi 3 agm -q -w abc -r "$F1" -o /dev/null 2> "$TMP/u1.err"; rc=$?
+check "bad -w: exit 2, said once" \
+    test $rc -eq 2 -a "$(grep -c "expected a positive number" "$TMP/u1.err")" -eq 1
+mpi 3 agm --no-such-option -r "$F1" 2> "$TMP/u2.err"; rc=$?
+check "unknown option: exit 2, said once" \
+    test $rc -eq 2 -a "$(grep -c "unrecognized option" "$TMP/u2.err")" -eq 1
+mpi 3 agm --help > "$TMP/help.out" 2> /dev/null; rc=$?
+check "--help: exit 0, printed once" \
+    test $rc -eq 0 -a "$(grep -c '^usage: netagm agm' "$TMP/help.out")" -eq 1
 
 # A rank killed mid-run. One rank reads a FIFO that never ends, so the job
 # is certainly still running when the rank dies; mpirun must end the job.
