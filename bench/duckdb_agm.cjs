@@ -1,13 +1,15 @@
 // DuckDB's side of the benchmark: the AGM table by GROUP BY over packets that
 // were extracted beforehand and are already loaded in memory.
 //
-// usage: node bench/duckdb_agm.cjs PACKETS.parquet AGM.csv OUT.csv
+// usage: node bench/duckdb_agm.cjs PACKETS.parquet AGM.csv OUT.csv [RUNS]
 //   (NODE_PATH must reach @duckdb/node-api: tests/duckdb/setup.sh installs it)
 // Loads PACKETS.parquet into an in-memory table (not timed), then times
-// docs/parquet.md's AGM query over that table alone, writes the result as CSV
-// in netagm's text form to OUT.csv and prints one JSON line:
-//   {"seconds": S, "rows": N, "equal": true|false}
-// where equal compares OUT.csv with AGM.csv (netagm agm's rows) line by line.
+// docs/parquet.md's AGM query over that table alone, RUNS times (default 1),
+// writes the last result as CSV in netagm's text form to OUT.csv and prints
+// one JSON line:
+//   {"seconds": S, "runs": [S1, ...], "rows": N, "equal": true|false}
+// where S is the median of the runs and equal compares OUT.csv with AGM.csv
+// (netagm agm's rows) line by line.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -15,7 +17,8 @@ const { DuckDBInstance } = require('@duckdb/node-api');
 const { text, lit } = require('../tests/duckdb/lib.cjs');
 
 async function run() {
-  const [pq, agmCsv, out] = process.argv.slice(2);
+  const [pq, agmCsv, out, runsArg] = process.argv.slice(2);
+  const nruns = Math.max(1, parseInt(runsArg || '1', 10) || 1);
   const doc = fs.readFileSync(path.join(__dirname, '..', 'docs', 'parquet.md'), 'utf8');
   const m = doc.match(/<!-- BEGIN agm-from-packets\.sql -->\s*```sql\n([\s\S]*?)```/);
   if (!m) throw new Error('docs/parquet.md: no agm-from-packets.sql block');
@@ -27,14 +30,21 @@ async function run() {
   });
   const con = await inst.connect();
   await con.run(`CREATE TABLE pk AS SELECT * FROM read_parquet(${lit(pq)})`);
-  const t0 = process.hrtime.bigint();
-  const res = await con.runAndReadAll(sql);
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const times = [];
+  let res;
+  for (let i = 0; i < nruns; i++) {
+    const t0 = process.hrtime.bigint();
+    res = await con.runAndReadAll(sql);
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const seconds = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   const rows = res.getRows().map((r) => r.map(text).join(','));
   const want = fs.readFileSync(agmCsv, 'latin1').split('\r\n').slice(1, -1);
   fs.writeFileSync(out, rows.join('\n') + '\n');
   const equal = rows.length === want.length && rows.every((r, i) => r === want[i]);
-  console.log(JSON.stringify({ seconds, rows: rows.length, equal }));
+  console.log(JSON.stringify({ seconds, runs: times, rows: rows.length, equal }));
 }
 
 run().catch((e) => {
