@@ -134,7 +134,8 @@ int cmd_extract(int argc, char **argv)
     }
     nagm_stats st;
     int status = nagm_run_packets(&ci.run, on_packets, &x, &st, errbuf);
-    if (status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE)
+    /* (a failed write stops the run too: it is reported once, below) */
+    if ((status == NAGM_EXIT_ERROR && !x.failed) || status == NAGM_EXIT_USAGE)
         cli_error("extract", "%s", errbuf);
     st.rows = nagm_pktout_rows(x.out);
     char werr[NAGM_PQ_ERRBUF_SIZE] = "";

@@ -78,6 +78,12 @@ check "--format parquet overrides the extension" bash -c "head -c 4 '$TMP/o.bin'
 "$NETAGM" extract -q -r "$F1" -o "$TMP/no/such/dir/out.parquet" 2> "$TMP/w.err"; rc=$?
 check "unwritable output: exit 1" test $rc -eq 1
 check "unwritable output: message names the path" grep -q "no/such/dir/out.parquet" "$TMP/w.err"
+# A write that fails mid-run (more rows than the 1 MiB output buffer): exit 1
+# and one message, about the write.
+"$NETAGM_BUILD/bench/netagm-gen" -q --packets 40000 --sources 500 --corpus "$P" -o "$TMP/g40k.pcap"
+"$NETAGM" extract -q -r "$TMP/g40k.pcap" -o /dev/full --format csv 2> "$TMP/full.err"; rc=$?
+check "full disk mid-run: exit 1, one message naming the write" \
+    test $rc -eq 1 -a "$(wc -l < "$TMP/full.err")" -eq 1 -a "$(grep -c 'writing /dev/full failed' "$TMP/full.err")" -eq 1
 for bad in "-w 60" "-j 2" "--compression zstd -o $TMP/x.csv" "--compression lz4 -o $TMP/x.parquet" \
            "--row-group-size 0 -o $TMP/x.parquet" "--row-group-size 12Q -o $TMP/x.parquet" \
            "--page-size 1G -o $TMP/x.parquet" "--format xml" "--bpf 'not bpf ('"; do
