@@ -90,9 +90,23 @@ typedef struct nagm_progress nagm_progress;
 int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, nagm_pkt_cb cb,
                   void *ctx, nagm_stats *st, const char *who, nagm_progress *pr, char *errbuf);
 
-/* Run the inputs through the AGM aggregation (o->jobs shards) and return all
- * rows in output order: *rows is malloc'd (caller frees), *nrows its length.
- * Returns a nagm_exit code as nagm_run_packets. */
+/* Rows callback: rows[0..n-1] (n >= 1) are the next rows in output order,
+ * all of one window, in a malloc'd array that the callback now owns (it
+ * frees it, or keeps it). Return 0 to go on, non-zero to stop. */
+typedef int (*nagm_rows_cb)(void *ctx, nagm_agm_row *rows, size_t n);
+
+/* Run the inputs through the AGM aggregation (o->jobs shards) and hand the
+ * rows to emit one window at a time, in output order, once the input is
+ * read: only one window's rows are in memory at once (with one window over
+ * the whole input, all of them). st->sources and st->windows count what was
+ * handed over. Returns a nagm_exit code as nagm_run_packets; when emit
+ * stopped the run, NAGM_EXIT_ERROR with errbuf "stopped by the row
+ * consumer" (the consumer knows why). */
+int nagm_run_agm_each(const nagm_run_opts *o, nagm_rows_cb emit, void *ctx, nagm_stats *st,
+                      char *errbuf);
+
+/* nagm_run_agm_each collecting every row: *rows is malloc'd (caller frees),
+ * *nrows its length (NULL and 0 when there are none). */
 int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nagm_stats *st,
                  char *errbuf);
 

@@ -187,26 +187,20 @@ static int shards_start(run_ctx *rc)
     return 0;
 }
 
-/* Collect every state's rows in output order. Each state's rows come out of
- * nagm_agg_take already in order, so one state's are handed over as they are
- * and several are merged. Returns 0 or -1 (ENOMEM). */
-static int collect_rows(nagm_agg **aggs, int n, int64_t window_ns, nagm_agm_row **rows,
-                        size_t *nrows)
+/* Take every state's rows of the windows ending at or before before_ns (all
+ * of them: INT64_MAX) in output order. Each state's rows come out of
+ * nagm_agg_take already in order, so one state's are handed over as they
+ * are and several are merged. Returns 0 or -1 (ENOMEM). */
+static int collect_rows(nagm_agg **aggs, int n, int64_t window_ns, int64_t lo, int64_t hi,
+                        int64_t before_ns, nagm_agm_row **rows, size_t *nrows)
 {
-    int64_t lo = INT64_MAX, hi = INT64_MIN;
-    for (int i = 0; i < n; i++) {
-        if (nagm_agg_min_ts(aggs[i]) < lo)
-            lo = nagm_agg_min_ts(aggs[i]);
-        if (nagm_agg_max_ts(aggs[i]) > hi)
-            hi = nagm_agg_max_ts(aggs[i]);
-    }
     nagm_agm_row **part = calloc((size_t)n, sizeof *part);
     const nagm_agm_row **cur = calloc((size_t)n, sizeof *cur);
     size_t *count = calloc((size_t)n, sizeof *count);
     int rc = part && cur && count ? 0 : -1;
     size_t total = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        count[i] = nagm_agg_take(aggs[i], INT64_MAX, &part[i]);
+        count[i] = nagm_agg_take(aggs[i], before_ns, &part[i]);
         if (count[i] == (size_t)-1) {
             count[i] = 0;
             rc = -1;
@@ -224,8 +218,8 @@ static int collect_rows(nagm_agg **aggs, int n, int64_t window_ns, nagm_agm_row 
     if (rc == 0 && n == 1) {
         out = part[0];
         part[0] = NULL;
-    } else if (rc == 0) {
-        out = malloc(sizeof *out * (total ? total : 1));
+    } else if (rc == 0 && total) {
+        out = malloc(sizeof *out * total);
         if (out)
             agg_rows_merge(out, cur, count, n);
         else
@@ -243,11 +237,51 @@ static int collect_rows(nagm_agg **aggs, int n, int64_t window_ns, nagm_agm_row 
     return 0;
 }
 
-int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nagm_stats *st,
-                 char *errbuf)
+/* Hand every state's rows to emit, one window at a time in start order (one
+ * call with one window over the whole input). Returns 0, -1 on ENOMEM, or 1
+ * when emit stopped. */
+static int emit_rows(nagm_agg **aggs, int n, int64_t window_ns, nagm_rows_cb emit, void *ctx,
+                     nagm_stats *st)
 {
-    *rows = NULL;
-    *nrows = 0;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (int i = 0; i < n; i++) {
+        if (nagm_agg_min_ts(aggs[i]) < lo)
+            lo = nagm_agg_min_ts(aggs[i]);
+        if (nagm_agg_max_ts(aggs[i]) > hi)
+            hi = nagm_agg_max_ts(aggs[i]);
+    }
+    for (;;) {
+        /* The earliest window any state still holds: take it from all. */
+        int64_t first = INT64_MAX, start;
+        int any = 0;
+        for (int i = 0; i < n; i++)
+            if (nagm_agg_window_starts(aggs[i], &start, 1)) {
+                any = 1;
+                if (start < first)
+                    first = start;
+            }
+        if (!any)
+            return 0;
+        int64_t before = window_ns == 0 || first > INT64_MAX - window_ns ? INT64_MAX
+                                                                         : first + window_ns;
+        nagm_agm_row *rows;
+        size_t nrows;
+        if (collect_rows(aggs, n, window_ns, lo, hi, before, &rows, &nrows) != 0)
+            return -1;
+        if (nrows == 0) {
+            free(rows);
+            continue;
+        }
+        if (emit(ctx, rows, nrows) != 0)
+            return 1;
+        st->sources += nrows;
+        st->windows++;
+    }
+}
+
+int nagm_run_agm_each(const nagm_run_opts *o, nagm_rows_cb emit, void *ctx, nagm_stats *st,
+                      char *errbuf)
+{
     int n = o->jobs > 1 ? o->jobs : 1;
     run_ctx *rc = calloc(1, sizeof *rc); /* holds shard 0's batch: too big for the stack */
     nagm_agg **aggs = calloc((size_t)n, sizeof *aggs);
@@ -288,19 +322,66 @@ int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nag
         }
     }
     if (status != NAGM_EXIT_ERROR && status != NAGM_EXIT_USAGE) {
-        if (collect_rows(aggs, n, o->window_ns, rows, nrows) != 0) {
-            snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while collecting rows");
+        int erc = emit_rows(aggs, n, o->window_ns, emit, ctx, st);
+        if (erc != 0) {
+            snprintf(errbuf, NAGM_ERRBUF_SIZE, "%s",
+                     erc < 0 ? "out of memory while collecting rows" : "stopped by the row consumer");
             status = NAGM_EXIT_ERROR;
-        } else {
-            st->sources = *nrows;
-            for (size_t i = 0; i < *nrows; i++)
-                if (i == 0 || (*rows)[i].window_start_ns != (*rows)[i - 1].window_start_ns)
-                    st->windows++;
         }
     }
     for (int i = 0; i < n; i++)
         nagm_agg_free(aggs[i]);
     free(aggs);
     free(rc);
+    return status;
+}
+
+/* nagm_run_agm's row consumer: the first window's array is kept as it is
+ * (with one window, all rows: no copy), later ones appended to it. */
+typedef struct all_rows {
+    nagm_agm_row *rows;
+    size_t n, cap;
+} all_rows;
+
+static int append_rows(void *ctx, nagm_agm_row *rows, size_t n)
+{
+    all_rows *a = ctx;
+    if (!a->rows) {
+        a->rows = rows;
+        a->n = a->cap = n;
+        return 0;
+    }
+    if (a->n + n > a->cap) {
+        size_t ncap = a->cap ? a->cap : 1024;
+        while (ncap < a->n + n)
+            ncap *= 2;
+        nagm_agm_row *nr = realloc(a->rows, sizeof *nr * ncap);
+        if (!nr) {
+            free(rows);
+            return -1;
+        }
+        a->rows = nr;
+        a->cap = ncap;
+    }
+    memcpy(a->rows + a->n, rows, sizeof *rows * n);
+    a->n += n;
+    free(rows);
+    return 0;
+}
+
+int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nagm_stats *st,
+                 char *errbuf)
+{
+    all_rows a = {NULL, 0, 0};
+    int status = nagm_run_agm_each(o, append_rows, &a, st, errbuf);
+    if (status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE) {
+        if (status == NAGM_EXIT_ERROR && strcmp(errbuf, "stopped by the row consumer") == 0)
+            snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while collecting rows");
+        free(a.rows);
+        a.rows = NULL;
+        a.n = 0;
+    }
+    *rows = a.rows;
+    *nrows = a.n;
     return status;
 }

@@ -56,6 +56,24 @@ static int report_stats(void *ci, const nagm_stats *st)
     return cli_report_stats(ci, st);
 }
 
+/* Where the rows of nagm_run_agm_each go: the sink, window by window. */
+typedef struct write_ctx {
+    nagm_sink *sink;
+    uint64_t rows; /* written */
+    int wrc;       /* the first failed write's status, else NAGM_SINK_OK */
+} write_ctx;
+
+static int write_rows(void *ctx, nagm_agm_row *rows, size_t n)
+{
+    write_ctx *wc = ctx;
+    wc->wrc = wc->sink->write(wc->sink, rows, n);
+    free(rows);
+    if (wc->wrc != NAGM_SINK_OK)
+        return 1;
+    wc->rows += n;
+    return 0;
+}
+
 int cmd_agm(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -131,18 +149,18 @@ int cmd_agm(int argc, char **argv)
         cli_input_free(&ci);
         return NAGM_EXIT_ERROR;
     }
-    nagm_agm_row *rows;
-    size_t nrows;
+    /* Rows are written window by window as the aggregation hands them over. */
+    write_ctx wc = {sink, 0, NAGM_SINK_OK};
     nagm_stats st;
     char errbuf[NAGM_ERRBUF_SIZE] = "";
-    int status = nagm_run_agm(&ci.run, &rows, &nrows, &st, errbuf);
-    if (status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE) {
+    int status = nagm_run_agm_each(&ci.run, write_rows, &wc, &st, errbuf);
+    if ((status == NAGM_EXIT_ERROR && wc.wrc == NAGM_SINK_OK) || status == NAGM_EXIT_USAGE) {
         cli_error("agm", "%s", errbuf);
         sink->close(sink);
         cli_input_free(&ci);
         return status;
     }
-    int wrc = sink->write(sink, rows, nrows);
+    int wrc = wc.wrc;
     if (wrc == NAGM_SINK_OK && sink->flush)
         wrc = sink->flush(sink);
     char serr[sizeof sink->err];
@@ -151,8 +169,7 @@ int cmd_agm(int argc, char **argv)
         cli_error("agm", "writing %s failed%s%s", out, serr[0] ? ": " : "", serr);
         status = NAGM_EXIT_ERROR;
     }
-    st.rows = nrows;
-    free(rows);
+    st.rows = wc.rows;
     if (cli_report_stats(&ci, &st) != 0 && status == NAGM_EXIT_OK)
         status = NAGM_EXIT_ERROR;
     cli_input_free(&ci);
