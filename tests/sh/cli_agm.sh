@@ -62,6 +62,15 @@ check "missing input: nonzero exit and message" bash -c "[ $rc -ne 0 ] && grep -
 check "unwritable output: exit 1" test $rc -eq 1
 check "unwritable output: message names the path" grep -q "no/such/dir/out.csv" "$TMP/w.err"
 
+# A disk that fills while rows go out window by window (more rows than the
+# 1 MiB output buffer): exit 1 and one message, about the write.
+"$NETAGM_BUILD/bench/netagm-gen" -q --packets 40000 --sources 5000 --corpus "$P" -o "$TMP/g40k.pcap"
+"$NETAGM" agm -q -w 1 -r "$TMP/g40k.pcap" -o /dev/full 2> "$TMP/full.err"; rc=$?
+check "full disk while writing windows: exit 1, one message naming the write" \
+    test $rc -eq 1 -a "$(wc -l < "$TMP/full.err")" -eq 1 -a "$(grep -c 'writing /dev/full failed' "$TMP/full.err")" -eq 1
+"$NETAGM" agm -q -w 1 -r "$TMP/g40k.pcap" -o "$TMP/w1.csv"
+check "that run has enough rows to fill the buffer" test "$(wc -c < "$TMP/w1.csv")" -gt 2000000
+
 # usage errors
 "$NETAGM" agm -r "$F1" --bpf 'this is not bpf (' -o /dev/null 2>/dev/null; rc=$?
 check "bad BPF: exit 2" test $rc -eq 2
