@@ -341,6 +341,7 @@ int nagm_run_agm_each(const nagm_run_opts *o, nagm_rows_cb emit, void *ctx, nagm
 typedef struct all_rows {
     nagm_agm_row *rows;
     size_t n, cap;
+    int oom; /* the only way it stops a run */
 } all_rows;
 
 static int append_rows(void *ctx, nagm_agm_row *rows, size_t n)
@@ -358,6 +359,7 @@ static int append_rows(void *ctx, nagm_agm_row *rows, size_t n)
         nagm_agm_row *nr = realloc(a->rows, sizeof *nr * ncap);
         if (!nr) {
             free(rows);
+            a->oom = 1;
             return -1;
         }
         a->rows = nr;
@@ -372,10 +374,10 @@ static int append_rows(void *ctx, nagm_agm_row *rows, size_t n)
 int nagm_run_agm(const nagm_run_opts *o, nagm_agm_row **rows, size_t *nrows, nagm_stats *st,
                  char *errbuf)
 {
-    all_rows a = {NULL, 0, 0};
+    all_rows a = {NULL, 0, 0, 0};
     int status = nagm_run_agm_each(o, append_rows, &a, st, errbuf);
     if (status == NAGM_EXIT_ERROR || status == NAGM_EXIT_USAGE) {
-        if (status == NAGM_EXIT_ERROR && strcmp(errbuf, "stopped by the row consumer") == 0)
+        if (a.oom)
             snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while collecting rows");
         free(a.rows);
         a.rows = NULL;
