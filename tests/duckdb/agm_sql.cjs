@@ -2,8 +2,10 @@
 // packet tables written by `netagm extract`, and compare the result, row by
 // row and as text, with the CSV written by `netagm agm` on the same input.
 //
-// usage: node agm_sql.cjs --doc docs/parquet.md
+// usage: node agm_sql.cjs --doc docs/parquet.md [--bench bench/duckdb_agm.sql]
 //                         --case PACKETS.parquet,AGM.csv,WINDOW_SECONDS [--case ...]
+// --bench also runs the benchmark's one-window form of the query (over the
+// packet table loaded as `pk`) on every case with WINDOW_SECONDS 0.
 'use strict';
 const fs = require('fs');
 const { open, text, lit, csvLines, compareLines, parseArgs, main } = require('./lib.cjs');
@@ -28,7 +30,7 @@ const KEYS = [
 ];
 
 main(async () => {
-  const a = parseArgs(process.argv.slice(2), { doc: 1, case: 'list' });
+  const a = parseArgs(process.argv.slice(2), { doc: 1, bench: 1, case: 'list' });
   const sql = docQuery(a.doc);
   const db = await open();
   const errs = [];
@@ -54,6 +56,13 @@ main(async () => {
     errs.push(...e);
     if (!e.length) console.log(`ok ${pq} -w ${w}: ${rows.length} AGM rows equal`);
     total += rows.length;
+    if (a.bench && Number(w) === 0) {
+      await db.rows(`CREATE OR REPLACE TABLE pk AS SELECT * FROM read_parquet(${lit(pq)})`);
+      const brows = (await db.raw(fs.readFileSync(a.bench, 'utf8'))).map((r) => r.map(text).join(','));
+      const be = compareLines(`${a.bench} on ${pq}`, brows, want);
+      errs.push(...be);
+      if (!be.length) console.log(`ok ${a.bench} on ${pq}: ${brows.length} AGM rows equal`);
+    }
   }
   if (!errs.length) console.log(`ok ${(a.case || []).length} cases, ${total} rows`);
   return errs;
