@@ -56,6 +56,14 @@ int nagm_capture_open(const char *path, nagm_capture **out, char *errbuf);
  * same value. Not thread-safe per capture. */
 int nagm_capture_next(nagm_capture *c, nagm_frame *f);
 
+/* Read up to max (>= 1) frames into f[0..max). Returns how many (>= 1), or,
+ * when there is none, what nagm_capture_next would (0 at a clean end,
+ * -NAGM_CAP_E*). The frames' data stay valid until the next call on c. A
+ * reader hands out more than one frame only while they lie in its buffer, so
+ * a batch may be short anywhere; an error met after some frames is returned
+ * by the next call. Not thread-safe per capture. */
+int nagm_capture_next_batch(nagm_capture *c, nagm_frame *f, int max);
+
 /* Last error message ("PATH: offset N: reason"), or "" if none. Borrowed. */
 const char *nagm_capture_error(const nagm_capture *c);
 

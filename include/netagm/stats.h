@@ -40,8 +40,27 @@ typedef struct nagm_stats {
     nagm_linktype_stats linktypes[NAGM_STATS_MAX_LINKTYPES];
 } nagm_stats;
 
-/* Account one frame's decode result under its link type. */
-void nagm_stats_frame(nagm_stats *s, uint32_t linktype, uint32_t caplen, nagm_dec_result r);
+/* The entry of s for linktype, added if new (once the table is full, the last
+ * entry collects every further link type). */
+nagm_linktype_stats *nagm_stats_linktype(nagm_stats *s, uint32_t linktype);
+
+/* Account one frame's decode result under its link type. Inline: it runs for
+ * every frame. */
+static inline void nagm_stats_frame(nagm_stats *s, uint32_t linktype, uint32_t caplen,
+                                    nagm_dec_result r)
+{
+    s->frames++;
+    s->bytes += caplen;
+    /* (a capture has one link type, nearly always) */
+    nagm_linktype_stats *l = s->nlinktypes && s->linktypes[0].linktype == linktype
+                                 ? &s->linktypes[0]
+                                 : nagm_stats_linktype(s, linktype);
+    l->frames++;
+    if (r != NAGM_DEC_OK) {
+        s->skipped[r]++;
+        l->skipped[r]++;
+    }
+}
 
 /* Add every counter of b into a (elapsed_s is not added). */
 void nagm_stats_add(nagm_stats *a, const nagm_stats *b);

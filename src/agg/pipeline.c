@@ -76,7 +76,9 @@ void nagm_filter_free(nagm_filter *flt)
     flt->bpf = NULL;
 }
 
-int nagm_filter_frame(nagm_filter *flt, const nagm_frame *f, nagm_pkt *p, nagm_stats *st)
+/* nagm_filter_frame's work, inlined into the batch loop of nagm_run_file. */
+static inline __attribute__((always_inline)) int filter_one(nagm_filter *flt, const nagm_frame *f,
+                                                            nagm_pkt *p, nagm_stats *st)
 {
     if (flt->bpf && !nagm_bpf_match(flt->bpf, f)) {
         nagm_stats_frame(st, f->linktype, f->caplen, NAGM_DEC_OK);
@@ -99,6 +101,11 @@ int nagm_filter_frame(nagm_filter *flt, const nagm_frame *f, nagm_pkt *p, nagm_s
     return 1;
 }
 
+int nagm_filter_frame(nagm_filter *flt, const nagm_frame *f, nagm_pkt *p, nagm_stats *st)
+{
+    return filter_one(flt, f, p, st);
+}
+
 /* Progress line on stderr (TTY only; the caller decides). */
 static void progress(const nagm_stats *st, uint64_t raw_now, double t0, size_t file, size_t nfiles,
                      int final)
@@ -112,6 +119,10 @@ static void progress(const nagm_stats *st, uint64_t raw_now, double t0, size_t f
     if (final)
         fputc('\n', stderr);
 }
+
+/* Frames read at once (their data stay put until the next read), and how
+ * many frames pass between looks at the clock for the progress line. */
+enum { FRAME_BATCH = 64, PROGRESS_FRAMES = 65536 };
 
 /* Progress of a whole run, for the TTY line. */
 struct nagm_progress {
@@ -134,22 +145,29 @@ int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, na
         return NAGM_EXIT_BADINPUT;
     }
     int status = NAGM_EXIT_OK, rc;
-    nagm_frame f;
+    nagm_frame fr[FRAME_BATCH];
     nagm_pkt batch[NAGM_PKT_BATCH];
     size_t nb = 0;
-    uint64_t n = 0;
-    while ((rc = nagm_capture_next(c, &f)) == 1) {
-        nb += (size_t)nagm_filter_frame(flt, &f, &batch[nb], st);
-        if (nb == NAGM_PKT_BATCH) {
-            nb = 0;
-            if (cb(ctx, batch, NAGM_PKT_BATCH) != 0) {
-                status = NAGM_EXIT_ERROR;
-                break;
+    uint64_t n = 0, check = PROGRESS_FRAMES;
+    while ((rc = nagm_capture_next_batch(c, fr, FRAME_BATCH)) > 0) {
+        for (int i = 0; i < rc; i++) {
+            nb += (size_t)filter_one(flt, &fr[i], &batch[nb], st);
+            if (nb == NAGM_PKT_BATCH) {
+                nb = 0;
+                if (cb(ctx, batch, NAGM_PKT_BATCH) != 0) {
+                    status = NAGM_EXIT_ERROR;
+                    break;
+                }
             }
         }
-        if (pr && (++n & 0xffff) == 0 && nagm_now_s() >= pr->next) {
-            progress(st, nagm_capture_raw_bytes(c), pr->t0, pr->file, pr->nfiles, 0);
-            pr->next = nagm_now_s() + 0.25;
+        if (status != NAGM_EXIT_OK)
+            break;
+        if (pr && (n += (uint64_t)rc) >= check) {
+            check = n + PROGRESS_FRAMES;
+            if (nagm_now_s() >= pr->next) {
+                progress(st, nagm_capture_raw_bytes(c), pr->t0, pr->file, pr->nfiles, 0);
+                pr->next = nagm_now_s() + 0.25;
+            }
         }
     }
     if (status == NAGM_EXIT_OK && nb && cb(ctx, batch, nb) != 0)

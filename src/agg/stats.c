@@ -5,7 +5,7 @@
 
 #include "netagm/stats.h"
 
-static nagm_linktype_stats *lt_slot(nagm_stats *s, uint32_t linktype)
+nagm_linktype_stats *nagm_stats_linktype(nagm_stats *s, uint32_t linktype)
 {
     for (size_t i = 0; i < s->nlinktypes; i++)
         if (s->linktypes[i].linktype == linktype)
@@ -16,21 +16,6 @@ static nagm_linktype_stats *lt_slot(nagm_stats *s, uint32_t linktype)
     memset(l, 0, sizeof *l);
     l->linktype = linktype;
     return l;
-}
-
-void nagm_stats_frame(nagm_stats *s, uint32_t linktype, uint32_t caplen, nagm_dec_result r)
-{
-    s->frames++;
-    s->bytes += caplen;
-    /* (a capture has one link type, nearly always) */
-    nagm_linktype_stats *l = s->nlinktypes && s->linktypes[0].linktype == linktype
-                                 ? &s->linktypes[0]
-                                 : lt_slot(s, linktype);
-    l->frames++;
-    if (r != NAGM_DEC_OK) {
-        s->skipped[r]++;
-        l->skipped[r]++;
-    }
 }
 
 void nagm_stats_add(nagm_stats *a, const nagm_stats *b)
@@ -51,7 +36,7 @@ void nagm_stats_add(nagm_stats *a, const nagm_stats *b)
     a->windows += b->windows;
     a->rows += b->rows;
     for (size_t i = 0; i < b->nlinktypes; i++) {
-        nagm_linktype_stats *l = lt_slot(a, b->linktypes[i].linktype);
+        nagm_linktype_stats *l = nagm_stats_linktype(a, b->linktypes[i].linktype);
         l->frames += b->linktypes[i].frames;
         for (int k = 0; k < NAGM_DEC_NRESULTS; k++)
             l->skipped[k] += b->linktypes[i].skipped[k];

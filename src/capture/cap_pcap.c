@@ -348,7 +348,12 @@ static int rec_cut(nagm_capture *c, uint64_t off, const char *what, uint32_t wan
                     want, what, got);
 }
 
-static int pcap_next_frame(nagm_capture *c, nagm_frame *f)
+/* The next record into *f: 1, 0 at the end, or -NAGM_CAP_E* (after
+ * cap_fail). With only_buffered set, a record not wholly in the stream's
+ * buffer is left for a later call (returns 2) instead of being read in, so
+ * that frames handed out before it stay where they are. */
+static inline __attribute__((always_inline)) int pcap_read(nagm_capture *c, nagm_frame *f,
+                                                           int only_buffered)
 {
     pcap_rd *r = c->fmt;
     cap_stream *s = &c->st;
@@ -356,6 +361,8 @@ static int pcap_next_frame(nagm_capture *c, nagm_frame *f)
     uint32_t hs = r->hdrsize;
     size_t n;
     if (s->len - s->pos < hs) {
+        if (only_buffered)
+            return 2;
         (void)cs_ensure(s, hs, &n);
         if (n < hs) {
             if (n == 0) {
@@ -391,6 +398,8 @@ static int pcap_next_frame(nagm_capture *c, nagm_frame *f)
      * largest contiguous request. */
     size_t total = (size_t)hs + caplen;
     if (s->len - s->pos < total) {
+        if (only_buffered)
+            return 2;
         (void)cs_ensure(s, total, &n);
         if (n < total) {
             size_t got = n - hs;
@@ -418,13 +427,32 @@ static int pcap_next_frame(nagm_capture *c, nagm_frame *f)
     return 1;
 }
 
+static int pcap_next_frame(nagm_capture *c, nagm_frame *f)
+{
+    return pcap_read(c, f, 0);
+}
+
+/* One frame read as pcap_next_frame does, then those after it that are
+ * already in the buffer (see cap_ops.next_batch). */
+static int pcap_next_batch(nagm_capture *c, nagm_frame *f, int max)
+{
+    int r = pcap_read(c, &f[0], 0);
+    if (r != 1)
+        return r;
+    int n = 1;
+    while (n < max && pcap_read(c, &f[n], 1) == 1)
+        n++;
+    return n;
+}
+
 static void pcap_rd_close(nagm_capture *c)
 {
     free(c->fmt);
     c->fmt = NULL;
 }
 
-static const cap_ops pcap_ops = {"pcap", pcap_next_frame, NULL, pcap_rd_close};
+static const cap_ops pcap_ops = {"pcap", pcap_next_frame, pcap_next_batch, NULL,
+                                 pcap_rd_close};
 
 int cap_pcap_open(nagm_capture *c)
 {

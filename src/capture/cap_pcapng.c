@@ -347,7 +347,7 @@ static void ng_close(nagm_capture *c)
     c->fmt = NULL;
 }
 
-static const cap_ops pcapng_ops = {"pcapng", ng_next, NULL, ng_close};
+static const cap_ops pcapng_ops = {"pcapng", ng_next, NULL, NULL, ng_close};
 
 int cap_pcapng_open(nagm_capture *c)
 {

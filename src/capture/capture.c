@@ -185,6 +185,18 @@ int nagm_capture_next(nagm_capture *c, nagm_frame *f)
     return r;
 }
 
+int nagm_capture_next_batch(nagm_capture *c, nagm_frame *f, int max)
+{
+    if (c->state != 1)
+        return c->state;
+    /* Without a batch reader one frame: the next read may move the buffer
+     * the frame's data lies in. */
+    int r = c->ops->next_batch ? c->ops->next_batch(c, f, max) : c->ops->next(c, f);
+    if (r <= 0 && c->state == 1)
+        c->state = r;
+    return r;
+}
+
 const char *nagm_capture_error(const nagm_capture *c)
 {
     return c->err;

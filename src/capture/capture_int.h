@@ -13,6 +13,9 @@ typedef struct cap_ops {
     const char *name;
     /* 1 with a frame, 0 at the end, -NAGM_CAP_E* (after cap_fail). */
     int (*next)(nagm_capture *c, nagm_frame *f);
+    /* Up to max frames, as nagm_capture_next_batch returns them (>= 1, or
+     * next's result when there is none); NULL: one frame by next. */
+    int (*next_batch)(nagm_capture *c, nagm_frame *f, int max);
     /* Decompressed bytes consumed by the frames handed out; NULL: the
      * stream offset. */
     uint64_t (*offset)(const nagm_capture *c);

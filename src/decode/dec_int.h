@@ -8,6 +8,7 @@
 #define NETAGM_DECODE_DEC_INT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "netagm/decode.h"
 #include "util/cursor.h"
@@ -44,6 +45,31 @@ enum {
     DEC_IPPROTO_SHIM6 = 140,
 };
 
+/* IPv4 header offsets and sizes (RFC 791, 3.1). */
+enum {
+    DEC_V4_MIN_HDR = 20,
+    DEC_V4_OFF_LEN = 2,
+    DEC_V4_OFF_FRAG = 6,
+    DEC_V4_OFF_TTL = 8,
+    DEC_V4_OFF_PROTO = 9,
+    DEC_V4_OFF_SRC = 12,
+    DEC_V4_OFF_DST = 16,
+    DEC_V4_FRAG_OFFSET_MASK = 0x1fff,
+};
+
+/* L4 sizes agm.md names: ports need 4 bytes of L4 header, TCP flags 14 (the
+ * flags are byte 13). */
+enum {
+    DEC_L4_PORT_BYTES = 4,
+    DEC_L4_FLAG_BYTES = 14,
+    DEC_L4_TCP_FLAGS_OFF = 13,
+};
+
+/* Every link type: the general path nagm_decode() takes for any frame the
+ * fast path (dec_link.c) does not take. Exposed for the test that holds the
+ * two to the same result. */
+nagm_dec_result dec_link(uint32_t linktype, nagm_cur *c, nagm_pkt *out);
+
 /* Link stage: the payload at c (positioned just after the ethertype field)
  * is dispatched on etype, through any number of VLAN tags, an MPLS label
  * stack or a PPPoE session header. Returns the IP stage's result, NOT_IP, or
@@ -60,6 +86,23 @@ nagm_dec_result dec_ipv6(nagm_cur *c, nagm_pkt *out);
  * IPv6 extension headers). Fills src_port, dst_port, flags and l4_trunc for
  * proto, per agm.md. Cannot fail. */
 void dec_l4(uint8_t proto, const nagm_cur *l4, nagm_pkt *out);
+
+/* Store an IPv4 header's fields into out. IPv4 addresses live in b[0..3];
+ * the rest of each address is zeroed because later layers hash and compare
+ * all 16 bytes. */
+static inline void dec_put_ipv4(nagm_pkt *out, uint16_t len, uint8_t ttl, uint8_t proto,
+                                const uint8_t src[4], const uint8_t dst[4])
+{
+    out->len = len;
+    out->ttl = ttl;
+    out->proto = proto;
+    memset(&out->src, 0, sizeof out->src);
+    memset(&out->dst, 0, sizeof out->dst);
+    out->src.family = 4;
+    out->dst.family = 4;
+    memcpy(out->src.b, src, 4);
+    memcpy(out->dst.b, dst, 4);
+}
 
 /* Ports, flags and l4_trunc of a packet whose L4 header is absent by
  * definition (non-first fragment): all zero, nothing truncated. */

@@ -60,12 +60,6 @@
  */
 #include "decode/dec_int.h"
 
-enum {
-    L4_PORT_BYTES = 4,  /* agm.md: ports need 4 bytes of L4 header */
-    L4_FLAG_BYTES = 14, /* agm.md: TCP flags need 14 */
-    L4_TCP_FLAGS_OFF = 13,
-};
-
 void dec_l4(uint8_t proto, const nagm_cur *l4, nagm_pkt *out)
 {
     nagm_span s;
@@ -74,11 +68,11 @@ void dec_l4(uint8_t proto, const nagm_cur *l4, nagm_pkt *out)
 
     switch (proto) {
     case DEC_IPPROTO_TCP:
-        if (nagm_cur_span(l4, L4_FLAG_BYTES, &s)) {
+        if (nagm_cur_span(l4, DEC_L4_FLAG_BYTES, &s)) {
             sp = nagm_span_be16(s, 0);
             dp = nagm_span_be16(s, 2);
-            flags = nagm_span_u8(s, L4_TCP_FLAGS_OFF);
-        } else if (nagm_cur_span(l4, L4_PORT_BYTES, &s)) {
+            flags = nagm_span_u8(s, DEC_L4_TCP_FLAGS_OFF);
+        } else if (nagm_cur_span(l4, DEC_L4_PORT_BYTES, &s)) {
             sp = nagm_span_be16(s, 0);
             dp = nagm_span_be16(s, 2);
             trunc = 1;
@@ -90,7 +84,7 @@ void dec_l4(uint8_t proto, const nagm_cur *l4, nagm_pkt *out)
     case DEC_IPPROTO_SCTP:
     case DEC_IPPROTO_UDPLITE:
     case DEC_IPPROTO_DCCP:
-        if (nagm_cur_span(l4, L4_PORT_BYTES, &s)) {
+        if (nagm_cur_span(l4, DEC_L4_PORT_BYTES, &s)) {
             sp = nagm_span_be16(s, 0);
             dp = nagm_span_be16(s, 2);
         } else {
@@ -100,7 +94,7 @@ void dec_l4(uint8_t proto, const nagm_cur *l4, nagm_pkt *out)
     case DEC_IPPROTO_ICMP:
     case DEC_IPPROTO_ICMPV6:
         /* type in the high byte, code in the low byte */
-        if (nagm_cur_span(l4, L4_PORT_BYTES, &s))
+        if (nagm_cur_span(l4, DEC_L4_PORT_BYTES, &s))
             dp = nagm_span_be16(s, 0);
         else
             trunc = 1;

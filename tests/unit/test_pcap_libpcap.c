@@ -42,6 +42,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "corpus.h"
 #include "capture/cap_linktype.h"
 #include "capture/capture_int.h"
 #include "slurp.h"
@@ -189,12 +190,52 @@ static uint32_t rd32(const uint8_t *p, int be)
               : ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
 }
 
+/* netagm's side of compare: one frame a call (batch 0), or through
+ * nagm_capture_next_batch asking for 1..batch frames at a time (batch <= 64)
+ * and handing them out one by one, so that every frame of a batch is checked
+ * after the batch was read (its bytes must still be in place). */
+typedef struct ours {
+    nagm_capture *c;
+    int batch;
+    nagm_frame q[64];
+    int n, i;
+    uint32_t seed;
+} ours;
+
+/* Frames that came in batches of two or more, over the whole test. */
+static unsigned long long batched_frames;
+
+/* The next frame as nagm_capture_next returns it; *last: the frame ends its
+ * batch, so the reader's offset is the frame's end. */
+static int ours_next(ours *o, nagm_frame *f, int *last)
+{
+    *last = 1;
+    if (!o->batch)
+        return nagm_capture_next(o->c, f);
+    if (o->i == o->n) {
+        o->seed = o->seed * 1103515245u + 12345u;
+        int r = nagm_capture_next_batch(o->c, o->q, 1 + (int)((o->seed >> 16) % (unsigned)o->batch));
+        if (r <= 0)
+            return r;
+        if (r > 1)
+            batched_frames += (unsigned long long)r;
+        o->n = r;
+        o->i = 0;
+    }
+    *f = o->q[o->i++];
+    *last = o->i == o->n;
+    return 1;
+}
+
 /* Compare libpcap reading fp (taken over) with netagm's capture c (or its
- * open result our_rc/our_err). raw/raw_n: the decompressed file, for the
+ * open result our_rc/our_err), read a frame at a time (batch 0) or in
+ * batches of up to batch frames. raw/raw_n: the decompressed file, for the
  * statistics only. */
 static void compare(const char *label, FILE *fp, int our_rc, nagm_capture *c,
-                    const char *our_err, const uint8_t *raw, size_t raw_n, outcome *o)
+                    const char *our_err, const uint8_t *raw, size_t raw_n, int batch,
+                    outcome *o)
 {
+    ours us = {.c = c, .batch = batch, .seed = (uint32_t)raw_n};
     memset(o, 0, sizeof *o);
     assert_non_null(fp);
     int nano = 0, kuz = 0;
@@ -234,7 +275,8 @@ static void compare(const char *label, FILE *fp, int our_rc, nagm_capture *c,
         const u_char *d;
         int rp = pcap_next_ex(p, &h, &d);
         nagm_frame f;
-        int rc = nagm_capture_next(c, &f);
+        int last;
+        int rc = ours_next(&us, &f, &last);
         unsigned long long k = (unsigned long long)o->frames;
         if (rp == 1) {
             if (rc != 1)
@@ -254,7 +296,7 @@ static void compare(const char *label, FILE *fp, int our_rc, nagm_capture *c,
             if (h->caplen && memcmp(f.data, d, h->caplen) != 0)
                 fail_msg("%s: frame %llu: bytes differ", label, k);
             long after = ftell(fp);
-            if ((long long)nagm_capture_offset(c) != (long long)after)
+            if (last && (long long)nagm_capture_offset(c) != (long long)after)
                 fail_msg("%s: frame %llu: netagm's offset %llu, libpcap's FILE at %ld", label, k,
                          (unsigned long long)nagm_capture_offset(c), after);
             /* What libpcap did to the record, for the statistics. */
@@ -291,8 +333,9 @@ static void compare(const char *label, FILE *fp, int our_rc, nagm_capture *c,
                          "(want %d at offset %ld)",
                          label, k, rc, err, pe, want, before);
         }
-        /* The end is sticky. */
+        /* The end is sticky, for both calls. */
         assert_int_equal(nagm_capture_next(c, &f), rc);
+        assert_int_equal(nagm_capture_next_batch(c, us.q, 64), rc);
         o->end = rc;
         snprintf(o->err, sizeof o->err, "%s", err);
         break;
@@ -304,23 +347,24 @@ static void compare(const char *label, FILE *fp, int our_rc, nagm_capture *c,
 /* Compare on an in-memory file, with netagm reading it through the given
  * stream options (NULL: defaults). */
 static void compare_mem(const char *label, const uint8_t *d, size_t n, const cap_open_opts *oo,
-                        outcome *o)
+                        int batch, outcome *o)
 {
     nagm_capture *c = NULL;
     char err[NAGM_ERRBUF_SIZE] = "";
     int rc = nagm_capture_open_mem(d, n, label, oo, &c, err);
     FILE *fp = fmemopen((void *)(uintptr_t)d, n, "rb");
-    compare(label, fp, rc, c, err, d, n, o);
+    compare(label, fp, rc, c, err, d, n, batch, o);
 }
 
-/* Both ways: the default stream, then a 32-byte buffer fed 1..13 bytes a
- * read, so that every record straddles refills. Returns the first. */
+/* Both ways: the default stream a frame at a time, then a 32-byte buffer fed
+ * 1..13 bytes a read, so that every record straddles refills, in batches.
+ * Returns the first. */
 static void compare_both(const char *label, const buf *b, outcome *o)
 {
-    compare_mem(label, b->p, b->n, NULL, o);
+    compare_mem(label, b->p, b->n, NULL, 0, o);
     outcome o2;
     cap_open_opts small = {.bufsize = 32, .chunk = 1 + b->n % 13};
-    compare_mem(label, b->p, b->n, &small, &o2);
+    compare_mem(label, b->p, b->n, &small, 64, &o2);
     assert_int_equal(o2.end, o->end);
     assert_int_equal(o2.frames, o->frames);
 }
@@ -418,14 +462,9 @@ static uint8_t *gunzip(const uint8_t *z, size_t zn, size_t *len)
 static void test_corpus(void **state)
 {
     (void)state;
-    const char *dir = getenv("NETAGM_PCAPS");
+    const char *dir;
+    FILE *inv = corpus_inventory(&dir);
     char p[4096];
-    snprintf(p, sizeof p, "%s/INVENTORY.tsv", dir ? dir : "");
-    FILE *inv = dir ? fopen(p, "r") : NULL;
-    if (!inv) {
-        print_message("NETAGM_PCAPS not set or without INVENTORY.tsv: skipped\n");
-        skip();
-    }
     time_t t0 = time(NULL);
     totals all = {0}, small = {0};
     uint64_t rows = 0, gz = 0, gz_bad = 0, swapped = 0, nano = 0, kuz = 0, bytes = 0;
@@ -468,22 +507,23 @@ static void test_corpus(void **state)
         swapped += d[0] == 0xa1;
         bytes += n;
 
-        /* netagm by path: the file (or its gzip) through the real stream */
+        /* netagm by path: the file (or its gzip) through the real stream,
+         * in batches of 1..64 frames */
         nagm_capture *c = NULL;
         char err[NAGM_ERRBUF_SIZE] = "";
         int rc = nagm_capture_open(p, &c, err);
         outcome o;
-        compare(line, fmemopen(d, n, "rb"), rc, c, err, d, n, &o);
+        compare(line, fmemopen(d, n, "rb"), rc, c, err, d, n, 64, &o);
         tally(&all, &o);
         if (o.end != 0)
             print_message("  %s\n", o.err);
 
-        /* netagm from memory: small buffer, short reads */
+        /* netagm from memory: small buffer, short reads, a frame a call */
         cap_open_opts so = {.bufsize = 64, .chunk = 1 + rows % 61};
         outcome o2;
         c = NULL;
         rc = nagm_capture_open_mem(file, fn, line, &so, &c, err);
-        compare(line, fmemopen(d, n, "rb"), rc, c, err, d, n, &o2);
+        compare(line, fmemopen(d, n, "rb"), rc, c, err, d, n, 0, &o2);
         tally(&small, &o2);
         assert_int_equal(o2.frames, o.frames);
         if (d != file)
@@ -516,6 +556,10 @@ static void test_corpus(void **state)
     assert_true(all.trunc >= 2 && all.refused >= 1);
     assert_true(all.frames >= 500000);
     assert_int_equal(small.frames, all.frames);
+    /* most frames came in batches of several (the rest: short files, the
+     * end of a buffer, batches of one asked for) */
+    print_message("corpus: %llu frames in batches of two or more\n", batched_frames);
+    assert_true(batched_frames * 2 >= all.frames);
 }
 
 /* ---- hand-made edge cases ------------------------------------------------- */
@@ -1132,11 +1176,11 @@ static void test_generated(void **state)
         gen_file(&b);
         snprintf(label, sizeof label, "generated #%d", i);
         outcome o;
-        compare_mem(label, b.p, b.n, NULL, &o);
+        compare_mem(label, b.p, b.n, NULL, 0, &o);
         tally(&t, &o);
         cap_open_opts so = {.bufsize = 16 + rnd() % 64, .chunk = 1 + rnd() % 17};
         outcome o2;
-        compare_mem(label, b.p, b.n, &so, &o2);
+        compare_mem(label, b.p, b.n, &so, 1 + (int)(rnd() % 64), &o2);
         assert_int_equal(o2.frames, o.frames);
     }
     b_free(&b);
