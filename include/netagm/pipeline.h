@@ -86,7 +86,8 @@ typedef struct nagm_progress nagm_progress;
  * gets one line "WHO: PATH: offset N: reason" on stderr. pr may be NULL (no
  * progress line). Returns NAGM_EXIT_OK, NAGM_EXIT_BADINPUT (the packets
  * before the damage were delivered), or NAGM_EXIT_ERROR with errbuf set
- * (--strict and a bad input, or cb failed). */
+ * (--strict and a bad input, cb failed, or memory ran out while reading: not
+ * the input's fault, so not a bad input). */
 int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, nagm_pkt_cb cb,
                   void *ctx, nagm_stats *st, const char *who, nagm_progress *pr, char *errbuf);
 

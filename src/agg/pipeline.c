@@ -135,7 +135,13 @@ int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, na
 {
     nagm_capture *c;
     char cerr[NAGM_ERRBUF_SIZE];
-    if (nagm_capture_open(path, &c, cerr) != 0) {
+    int orc = nagm_capture_open(path, &c, cerr);
+    if (orc == -NAGM_CAP_ENOMEM) {
+        /* Not the file's fault: the run cannot go on. */
+        snprintf(errbuf, NAGM_ERRBUF_SIZE, "%.500s", cerr);
+        return NAGM_EXIT_ERROR;
+    }
+    if (orc != 0) {
         fprintf(stderr, "%s: %s\n", who, cerr);
         st->files_bad++;
         if (o->strict) {
@@ -174,7 +180,10 @@ int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, na
         status = NAGM_EXIT_ERROR;
     if (status == NAGM_EXIT_ERROR)
         snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
-    if (rc < 0) {
+    if (rc == -NAGM_CAP_ENOMEM) {
+        snprintf(errbuf, NAGM_ERRBUF_SIZE, "%.500s", nagm_capture_error(c));
+        status = NAGM_EXIT_ERROR;
+    } else if (rc < 0) {
         fprintf(stderr, "%s: %s\n", who, nagm_capture_error(c));
         st->files_bad++;
         if (status == NAGM_EXIT_OK)
