@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "netagm/pkt.h"
+#include "util/fmt.h"
 
 static const char *const field_names[NAGM_NFIELDS] = {
     "dst_ip", "src_port", "dst_port", "ttl", "proto", "flags", "len",
@@ -23,15 +24,10 @@ int nagm_addr_cmp(const nagm_addr *a, const nagm_addr *b)
 /* Dotted quad of b[0..4) at p; returns the end. */
 static char *put_v4(char *p, const uint8_t *b)
 {
-    for (int i = 0; i < 4; i++) {
-        unsigned v = b[i];
-        if (i)
-            *p++ = '.';
-        if (v >= 100)
-            *p++ = (char)('0' + v / 100);
-        if (v >= 10)
-            *p++ = (char)('0' + v / 10 % 10);
-        *p++ = (char)('0' + v % 10);
+    p = nagm_put_u10(p, b[0]);
+    for (int i = 1; i < 4; i++) {
+        *p++ = '.';
+        p = nagm_put_u10(p, b[i]);
     }
     return p;
 }

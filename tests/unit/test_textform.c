@@ -1,6 +1,6 @@
-/* The hand-written text forms of addresses and timestamps against glibc:
- * inet_ntop for addresses (RFC 5952 as glibc writes it) and gmtime_r +
- * strftime for timestamps. */
+/* The hand-written text forms of addresses, timestamps and integers against
+ * glibc: inet_ntop for addresses (RFC 5952 as glibc writes it), gmtime_r +
+ * strftime for timestamps, snprintf for integers. */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "netagm/pkt.h"
+#include "util/fmt.h"
 #include "xorshift.h"
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -123,12 +124,48 @@ static void test_timestamps(void **state)
         check_ts((int64_t)(next_rand() % 9000000000000000000ull) - 2208988800000000000LL);
 }
 
+static void check_u64(uint64_t v)
+{
+    char ours[32], ref[32];
+    memset(ours, '#', sizeof ours);
+    char *e = nagm_put_u64(ours, v);
+    snprintf(ref, sizeof ref, "%" PRIu64, v);
+    size_t n = strlen(ref);
+    if ((size_t)(e - ours) != n || memcmp(ours, ref, n) != 0 || ours[n] != '#')
+        fail_msg("nagm_put_u64(%s) wrote %.*s (%d bytes)", ref, (int)(e - ours), ours,
+                 (int)(e - ours));
+}
+
+static void test_integers(void **state)
+{
+    (void)state;
+    for (uint64_t v = 0; v < 200000; v++)
+        check_u64(v);
+    /* every length's first and last value, and their neighbours */
+    for (uint64_t p = 10; p <= 10000000000000000000ull; p *= 10) {
+        check_u64(p - 2);
+        check_u64(p - 1);
+        check_u64(p);
+        check_u64(p + 1);
+        if (p > UINT64_MAX / 10)
+            break;
+    }
+    check_u64(UINT64_MAX);
+    check_u64(UINT64_MAX - 1);
+    /* random values of every bit length */
+    for (int i = 0; i < 1000000; i++) {
+        uint64_t r = next_rand();
+        check_u64(r >> (r & 63));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ipv4_all_octets),
         cmocka_unit_test(test_ipv6_zero_runs),
         cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_integers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
