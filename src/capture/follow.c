@@ -305,7 +305,12 @@ static int follow_poll(nagm_source *s, const nagm_source_cb *cb, int timeout_ms)
             snprintf(path, sizeof path, "%s/%s", fs->dir, f->name);
             if (cb->lane)
                 cb->lane(cb->ctx, 0, NAGM_LANE_OPEN, f->state == 2 ? fs->saved_cb : INT64_MIN);
-            if (nagm_capture_open(path, &fs->cap, err) != 0) {
+            int orc = nagm_capture_open(path, &fs->cap, err);
+            if (orc == -NAGM_CAP_ENOMEM) { /* not the file's fault: stop */
+                snprintf(fs->base.err, sizeof fs->base.err, "%s", err);
+                return NAGM_SRC_ERROR;
+            }
+            if (orc != 0) {
                 fprintf(stderr, "netagm: %s\n", err);
                 fs->st.files_bad++;
                 f->state = 1;
@@ -327,6 +332,10 @@ static int follow_poll(nagm_source *s, const nagm_source_cb *cb, int timeout_ms)
             if (crc)
                 return crc;
             continue;
+        }
+        if (rc == -NAGM_CAP_ENOMEM) { /* not the file's fault: stop, keep it */
+            snprintf(fs->base.err, sizeof fs->base.err, "%s", nagm_capture_error(fs->cap));
+            return NAGM_SRC_ERROR;
         }
         if (rc < 0) {
             fprintf(stderr, "netagm: %s\n", nagm_capture_error(fs->cap));

@@ -75,7 +75,7 @@ typedef struct files_src {
     _Atomic uint64_t raw_bytes;
     char end_err[NAGM_ERRBUF_SIZE]; /* written before the END entry */
     int end_status;                 /* 0 clean, <0 capture error */
-    int end_fatal;                  /* the stream was not a capture at all */
+    int end_fatal;                  /* not a capture at all, or out of memory */
 } files_src;
 
 /* ---- ring ------------------------------------------------------------------- */
@@ -223,6 +223,7 @@ static void *reader_main(void *arg)
     if (rc < 0) {
         snprintf(fs->end_err, sizeof fs->end_err, "%s", nagm_capture_error(c));
         fs->end_status = rc;
+        fs->end_fatal = rc == -NAGM_CAP_ENOMEM; /* not the input's fault */
     }
     nagm_capture_close(c);
     push_end(fs);
@@ -346,8 +347,13 @@ static int open_next(files_src *fs)
             }
             return 1;
         }
-        if (nagm_capture_open(p, &fs->cap, err) == 0)
+        int orc = nagm_capture_open(p, &fs->cap, err);
+        if (orc == 0)
             return 1;
+        if (orc == -NAGM_CAP_ENOMEM) { /* not the file's fault: stop */
+            snprintf(fs->base.err, sizeof fs->base.err, "%s", err);
+            return NAGM_SRC_ERROR;
+        }
         fprintf(stderr, "netagm: %s\n", err);
         fs->st.files_bad++;
     }
@@ -384,6 +390,10 @@ static int files_poll(nagm_source *s, const nagm_source_cb *cb, int timeout_ms)
             if (crc != 0)
                 return crc;
             continue;
+        }
+        if (rc == -NAGM_CAP_ENOMEM) { /* not the file's fault: stop */
+            snprintf(fs->base.err, sizeof fs->base.err, "%s", nagm_capture_error(fs->cap));
+            return NAGM_SRC_ERROR;
         }
         if (rc < 0) {
             fprintf(stderr, "netagm: %s\n", nagm_capture_error(fs->cap));

@@ -3,8 +3,9 @@
 # or a "bad input": `netagm agm` runs under address-space limits (ulimit -v)
 # from too small to start up to plenty, with -j 1 and -j 2, one window and
 # 60-second windows (rows handed over window by window), and so do
-# `netagm extract` (packet rows as CSV) and `netagm analyze` (the PCA's
-# BLAS among what runs out). Every run must
+# `netagm extract` (packet rows as CSV), `netagm stream -r` (windows closed
+# as the watermark passes) and `netagm analyze` (the PCA's BLAS among what
+# runs out). Every run must
 # either exit 0 with exactly the rows of an unlimited run, or exit 1 with a
 # message about memory or threads; a limit too small for the dynamic loader
 # or a library's constructor stops the program before main (then netagm
@@ -52,7 +53,8 @@ limited() {
 "$NETAGM" agm -q --proto tcp -r "$TMP/g.pcap" -o "$TMP/agm.csv" || bad "unlimited agm --proto tcp"
 for conf in "agm -q -j 1 -r @G@ -o @O@/x.csv|x.csv|256" "agm -q -j 2 -r @G@ -o @O@/x.csv|x.csv|256" \
     "agm -q -j 1 -w 60 -r @G@ -o @O@/x.csv|x.csv|256" "agm -q -j 2 -w 60 -r @G@ -o @O@/x.csv|x.csv|256" \
-    "extract -q -r @G@ -o @O@/x.csv|x.csv|256" "analyze -q --agm @A@ --out @O@|assignments.csv|512"; do
+    "extract -q -r @G@ -o @O@/x.csv|x.csv|256" "stream -q -r @G@ -w 60 -o @O@/x.csv|x.csv|256" \
+    "analyze -q --agm @A@ --out @O@|assignments.csv|512"; do
     IFS='|' read -r cmd result top <<<"$conf"
     rm -rf "$TMP/ref" && mkdir -p "$TMP/ref"
     words=${cmd//@G@/$TMP/g.pcap}
