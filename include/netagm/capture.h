@@ -64,6 +64,14 @@ int nagm_capture_next(nagm_capture *c, nagm_frame *f);
  * by the next call. Not thread-safe per capture. */
 int nagm_capture_next_batch(nagm_capture *c, nagm_frame *f, int max);
 
+/* Is rc (a result of the calls above) an error that is not the input's
+ * fault, so that a run must stop rather than count the input as bad and go
+ * on? Today: running out of memory. */
+static inline int nagm_capture_fatal(int rc)
+{
+    return rc == -NAGM_CAP_ENOMEM;
+}
+
 /* Last error message ("PATH: offset N: reason"), or "" if none. Borrowed. */
 const char *nagm_capture_error(const nagm_capture *c);
 

@@ -136,7 +136,7 @@ int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, na
     nagm_capture *c;
     char cerr[NAGM_ERRBUF_SIZE];
     int orc = nagm_capture_open(path, &c, cerr);
-    if (orc == -NAGM_CAP_ENOMEM) {
+    if (nagm_capture_fatal(orc)) {
         /* Not the file's fault: the run cannot go on. */
         snprintf(errbuf, NAGM_ERRBUF_SIZE, "%.500s", cerr);
         return NAGM_EXIT_ERROR;
@@ -180,7 +180,7 @@ int nagm_run_file(const char *path, const nagm_run_opts *o, nagm_filter *flt, na
         status = NAGM_EXIT_ERROR;
     if (status == NAGM_EXIT_ERROR)
         snprintf(errbuf, NAGM_ERRBUF_SIZE, "out of memory while aggregating");
-    if (rc == -NAGM_CAP_ENOMEM) {
+    if (nagm_capture_fatal(rc)) {
         snprintf(errbuf, NAGM_ERRBUF_SIZE, "%.500s", nagm_capture_error(c));
         status = NAGM_EXIT_ERROR;
     } else if (rc < 0) {

@@ -306,7 +306,7 @@ static int follow_poll(nagm_source *s, const nagm_source_cb *cb, int timeout_ms)
             if (cb->lane)
                 cb->lane(cb->ctx, 0, NAGM_LANE_OPEN, f->state == 2 ? fs->saved_cb : INT64_MIN);
             int orc = nagm_capture_open(path, &fs->cap, err);
-            if (orc == -NAGM_CAP_ENOMEM) { /* not the file's fault: stop */
+            if (nagm_capture_fatal(orc)) { /* not the file's fault: stop */
                 snprintf(fs->base.err, sizeof fs->base.err, "%s", err);
                 return NAGM_SRC_ERROR;
             }
@@ -333,7 +333,7 @@ static int follow_poll(nagm_source *s, const nagm_source_cb *cb, int timeout_ms)
                 return crc;
             continue;
         }
-        if (rc == -NAGM_CAP_ENOMEM) { /* not the file's fault: stop, keep it */
+        if (nagm_capture_fatal(rc)) { /* not the file's fault: stop, keep it */
             snprintf(fs->base.err, sizeof fs->base.err, "%s", nagm_capture_error(fs->cap));
             return NAGM_SRC_ERROR;
         }

@@ -223,7 +223,7 @@ static void *reader_main(void *arg)
     if (rc < 0) {
         snprintf(fs->end_err, sizeof fs->end_err, "%s", nagm_capture_error(c));
         fs->end_status = rc;
-        fs->end_fatal = rc == -NAGM_CAP_ENOMEM; /* not the input's fault */
+        fs->end_fatal = nagm_capture_fatal(rc); /* not the input's fault */
     }
     nagm_capture_close(c);
     push_end(fs);
@@ -350,7 +350,7 @@ static int open_next(files_src *fs)
         int orc = nagm_capture_open(p, &fs->cap, err);
         if (orc == 0)
             return 1;
-        if (orc == -NAGM_CAP_ENOMEM) { /* not the file's fault: stop */
+        if (nagm_capture_fatal(orc)) { /* not the file's fault: stop */
             snprintf(fs->base.err, sizeof fs->base.err, "%s", err);
             return NAGM_SRC_ERROR;
         }
@@ -391,7 +391,7 @@ static int files_poll(nagm_source *s, const nagm_source_cb *cb, int timeout_ms)
                 return crc;
             continue;
         }
-        if (rc == -NAGM_CAP_ENOMEM) { /* not the file's fault: stop */
+        if (nagm_capture_fatal(rc)) { /* not the file's fault: stop */
             snprintf(fs->base.err, sizeof fs->base.err, "%s", nagm_capture_error(fs->cap));
             return NAGM_SRC_ERROR;
         }
